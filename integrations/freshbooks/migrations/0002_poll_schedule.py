@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.db import migrations
+from django.utils import timezone
+
+
+def create(apps, schema_editor):
+    apps.get_model("django_q", "Schedule").objects.update_or_create(
+        name="freshbooks-poll",
+        defaults={"func": "integrations.freshbooks.polling.poll_all", "schedule_type": "I",
+                  "minutes": settings.FRESHBOOKS_POLL_MINUTES, "repeats": -1, "next_run": timezone.now()},
+    )
+
+
+def remove(apps, schema_editor):
+    apps.get_model("django_q", "Schedule").objects.filter(name="freshbooks-poll").delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("freshbooks", "0001_initial"), ("django_q", "__latest__")]
+    operations = [migrations.RunPython(create, remove)]

@@ -1,0 +1,149 @@
+"""A read API over the same tenant scope as the pages and the admin, plus replay for tenant admins."""
+
+from __future__ import annotations
+
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from mlconnector.audit.models import AuditRecord
+from mlconnector.connections.models import Connection
+from mlconnector.pipeline.models import Delivery
+from mlconnector.pipeline.replay import replay_deliveries
+from mlconnector.tenants.models import can_edit
+from mlconnector.webhooks.models import InboundEvent
+
+
+class ConnectionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Connection
+        fields = [
+            "id",
+            "tenant",
+            "provider",
+            "name",
+            "status",
+            "external_account_id",
+            "last_success_at",
+            "last_error",
+            "last_error_at",
+            "created_at",
+        ]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InboundEvent
+        fields = [
+            "id",
+            "tenant",
+            "connection",
+            "provider",
+            "source",
+            "event_type",
+            "object_id",
+            "invoice_number",
+            "counterparty",
+            "amount",
+            "currency",
+            "status",
+            "attempts",
+            "last_error",
+            "received_at",
+            "processed_at",
+        ]
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "tenant",
+            "event",
+            "connection",
+            "provider",
+            "event_type",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "remote_id",
+            "last_error",
+            "created_at",
+            "succeeded_at",
+        ]
+
+
+class AuditSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditRecord
+        fields = [
+            "id",
+            "tenant",
+            "created_at",
+            "kind",
+            "outcome",
+            "provider",
+            "connection",
+            "event",
+            "delivery",
+            "event_type",
+            "object_id",
+            "invoice_number",
+            "method",
+            "url",
+            "status_code",
+            "duration_ms",
+            "remote_id",
+            "message",
+        ]
+
+
+class ScopedViewSet(viewsets.ReadOnlyModelViewSet):
+    model = None
+    filter_fields: tuple[str, ...] = ()
+
+    def get_queryset(self):
+        qs = self.model.objects.for_user(self.request.user)
+        for name in self.filter_fields:
+            value = self.request.query_params.get(name)
+            if value:
+                qs = qs.filter(**{name: value})
+        return qs
+
+
+class ConnectionViewSet(ScopedViewSet):
+    model = Connection
+    serializer_class = ConnectionSerializer
+    filter_fields = ("provider", "status")
+
+
+class EventViewSet(ScopedViewSet):
+    model = InboundEvent
+    serializer_class = EventSerializer
+    filter_fields = ("provider", "status", "event_type", "object_id", "invoice_number")
+
+
+class DeliveryViewSet(ScopedViewSet):
+    model = Delivery
+    serializer_class = DeliverySerializer
+    filter_fields = ("provider", "status", "event_type")
+
+    @action(detail=True, methods=["post"])
+    def replay(self, request, pk=None):
+        delivery = self.get_object()
+        if not can_edit(request.user, delivery.tenant):
+            raise PermissionDenied("Only an admin of this tenant can replay deliveries.")
+        result = replay_deliveries(
+            Delivery.objects.filter(pk=delivery.pk),
+            actor=request.user,
+            resend=str(request.data.get("resend", "")).lower() in {"1", "true"},
+        )
+        return Response({"queued": result.queued, "skipped": result.skipped, "summary": result.summary()})
+
+
+class AuditViewSet(ScopedViewSet):
+    model = AuditRecord
+    serializer_class = AuditSerializer
+    filter_fields = ("provider", "kind", "outcome", "event_type", "object_id", "invoice_number")

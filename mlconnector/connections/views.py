@@ -1,0 +1,200 @@
+"""Onboarding and connection health pages: connect (OAuth), choose an account, test, pause/resume."""
+
+from __future__ import annotations
+
+import secrets
+
+from authlib.integrations.base_client.errors import OAuthError
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from mlconnector.audit.models import AuditRecord
+from mlconnector.audit.recording import record
+from mlconnector.connections import services
+from mlconnector.connections.models import Connection
+from mlconnector.connections.oauth import authorization_url, exchange_code
+from mlconnector.contract import UnknownProvider, registry
+from mlconnector.http import AuditContext, ProviderError
+from mlconnector.pipeline.resume import waiting_counts
+from mlconnector.tenants.middleware import switch_tenant
+from mlconnector.tenants.models import Tenant, can_edit
+
+
+def _require_admin(request, tenant=None) -> None:
+    tenant = tenant or request.tenant
+    if tenant is None or not can_edit(request.user, tenant):
+        raise PermissionDenied("Only an admin of this tenant can change its connections.")
+
+
+def _integration(provider: str):
+    try:
+        return registry.get(provider)
+    except UnknownProvider:
+        raise Http404("No such provider") from None
+
+
+def _own_connection(request, pk: int) -> Connection:
+    # 404, not 403, for another tenant's connection: its existence is not ours to reveal.
+    return get_object_or_404(Connection.objects.for_user(request.user), pk=pk)
+
+
+@login_required
+def home(request):
+    tenant = request.tenant
+    connections = []
+    if tenant is not None:
+        for conn in Connection.objects.for_tenant(tenant).exclude(status=Connection.Status.DISCONNECTED):
+            connections.append({"conn": conn, "waiting": waiting_counts(conn)})
+    providers = [
+        {"provider": cls.provider, "label": cls.label, "oauth": hasattr(cls, "oauth_spec")} for cls in registry.all()
+    ]
+    return render(request, "connections/home.html", {"connections": connections, "providers": providers})
+
+
+@login_required
+@require_POST
+def switch_tenant_view(request):
+    tenant = get_object_or_404(Tenant.visible_to(request.user), pk=request.POST.get("tenant"))
+    switch_tenant(request, tenant)
+    return redirect("home")
+
+
+@login_required
+def connect(request, provider: str):
+    _require_admin(request)
+    integration = _integration(provider)
+    if not hasattr(integration, "oauth_spec"):
+        raise Http404("This provider connects with a token form.")
+    reconnect = None
+    if request.GET.get("connection"):
+        reconnect = _own_connection(request, int(request.GET["connection"]))
+        _require_admin(request, reconnect.tenant)
+    state = secrets.token_urlsafe(32)
+    request.session[f"oauth:{provider}"] = {
+        "state": state,
+        "tenant": request.tenant.pk,
+        "reconnect": reconnect.pk if reconnect else None,
+    }
+    return redirect(authorization_url(integration.oauth_spec(), state))
+
+
+@login_required
+def oauth_callback(request, provider: str):
+    integration = _integration(provider)
+    pending = request.session.pop(f"oauth:{provider}", None)  # single use, whatever happens next
+    state = request.GET.get("state", "")
+    if not pending or not state or not secrets.compare_digest(pending["state"], state):
+        messages.error(
+            request,
+            f"That {integration.label} sign-in could not be matched to one you started "
+            "(it expired or was already used). Please connect again.",
+        )
+        return redirect("home")
+    tenant = get_object_or_404(Tenant.visible_to(request.user), pk=pending["tenant"])
+    _require_admin(request, tenant)
+    if request.GET.get("error"):
+        reason = request.GET.get("error_description") or request.GET["error"]
+        declined = request.GET["error"] == "access_denied"
+        record(
+            AuditRecord.Kind.CONNECTION,
+            tenant=tenant,
+            provider=provider,
+            actor=request.user,
+            outcome=AuditRecord.Outcome.ERROR,
+            message=f"authorization {'declined' if declined else 'failed'}: {reason}",
+        )
+        messages.error(
+            request,
+            f"You declined access to {integration.label}; nothing was connected."
+            if declined
+            else f"{integration.label} reported an error: {reason}",
+        )
+        return redirect("home")
+    code = request.GET.get("code")
+    if not code:
+        messages.error(request, f"{integration.label} sent no authorization code. Please connect again.")
+        return redirect("home")
+    reconnect = None
+    if pending.get("reconnect"):
+        reconnect = Connection.objects.for_tenant(tenant).filter(pk=pending["reconnect"]).first()
+    audit = AuditContext(tenant=tenant, connection=reconnect, actor=request.user)
+    try:
+        token = exchange_code(integration.oauth_spec(), code, audit)
+    except OAuthError as exc:
+        messages.error(request, f"{integration.label} refused the authorization ({exc.error}). Please connect again.")
+        return redirect("home")
+    except (OSError, ValueError):
+        messages.error(request, f"Could not reach {integration.label} to finish connecting. Please try again.")
+        return redirect("home")
+    try:
+        return integration.complete_oauth(request, tenant=tenant, token=token, reconnect=reconnect)
+    except ProviderError as exc:
+        messages.error(request, f"Connected to {integration.label}, but could not read the account: {exc}")
+        return redirect("home")
+
+
+@login_required
+def choose(request, pk: int):
+    conn = _own_connection(request, pk)
+    _require_admin(request, conn.tenant)
+    choices = conn.config.get("choices") or []
+    if not choices:
+        return redirect("home")
+    error = ""
+    if request.method == "POST":
+        try:
+            registry.get(conn.provider).choose_account(conn, request.POST.get("choice", ""), actor=request.user)
+        except ValueError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, f"{conn.get_provider_label()} connected.")
+            return redirect("home")
+    return render(
+        request,
+        "connections/choose.html",
+        {"conn": conn, "choices": choices, "error": error},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def test_connection(request, pk: int):
+    conn = _own_connection(request, pk)
+    audit = AuditContext(tenant=conn.tenant, connection=conn, actor=request.user)
+    try:
+        result = conn.integration.check(audit)
+    except ProviderError as exc:
+        services.note_error(conn, str(exc))
+        messages.error(request, f"Test failed: {exc}")
+    else:
+        services.note_success(conn)
+        messages.success(request, f"Test passed. {result}")
+    return redirect("home")
+
+
+@login_required
+@require_POST
+def change_status(request, pk: int):
+    conn = _own_connection(request, pk)
+    _require_admin(request, conn.tenant)
+    action = request.POST.get("action")
+    targets = {
+        "pause": (Connection.Status.PAUSED, {Connection.Status.ACTIVE}),
+        "resume": (Connection.Status.ACTIVE, {Connection.Status.PAUSED}),
+        "disconnect": (Connection.Status.DISCONNECTED, set(Connection.Status) - {Connection.Status.DISCONNECTED}),
+    }
+    if action not in targets:
+        messages.error(request, "Unknown action.")
+        return redirect("home")
+    status, allowed_from = targets[action]
+    if conn.status not in allowed_from:
+        messages.error(request, f"Cannot {action} a connection that is {conn.get_status_display().lower()}.")
+        return redirect("home")
+    services.set_status(conn, status, actor=request.user, reason=f"{action} by {request.user.get_username()}")
+    messages.success(request, f"{conn} is now {conn.get_status_display().lower()}.")
+    return redirect("home")

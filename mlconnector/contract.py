@@ -1,0 +1,216 @@
+"""The integration contract and its registry.
+
+An integration is one class bound to one Connection. It declares the event types it produces (as
+a source) and consumes (as a target); consuming is a dispatch table from event type to handler.
+Registration is explicit: an app in INSTALLED_APPS whose AppConfig subclasses IntegrationConfig.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.apps import AppConfig
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from mlconnector.connections.models import Connection
+    from mlconnector.http import ApiClient, AuditContext
+
+
+# --- what the receiver hands an integration --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    body: bytes
+    headers: Mapping[str, str]  # lower-cased names
+    content_type: str = ""
+    method: str = "POST"
+
+
+@dataclass
+class Endpoint:
+    """What the ack path knows about the connection behind a webhook URL (cached briefly)."""
+
+    connection_id: int
+    tenant_id: int
+    provider: str
+    status: str
+    # Verification material, decrypted (e.g. FreshBooks callback verifiers). Never logged.
+    secrets: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ParsedEvent:
+    event_type: str
+    object_id: str
+    account_id: str = ""
+    dedupe_key: str = ""
+    # The non-secret wire fields, kept (redacted) for the audit trail.
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class HandshakeResponse:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain"
+
+
+class WebhookError(Exception):
+    status = 400
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MalformedWebhook(WebhookError):
+    status = 400
+
+
+class BadSignature(WebhookError):
+    status = 401
+
+
+# --- what enrichment and sync exchange --------------------------------------------------------
+
+
+@dataclass
+class Enriched:
+    """A source record fetched in full, with the fields the audit trail and routing need."""
+
+    record_type: str
+    record: dict[str, Any] | None
+    version: str
+    # The provider's modification time as a sortable string, so an older fetch never wins.
+    updated: str = ""
+    invoice_number: str = ""
+    counterparty: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+
+
+@dataclass
+class SyncResult:
+    remote_id: str = ""
+    message: str = ""
+    # True when nothing had to be written (already in the target, filtered out by rules, ...).
+    noop: bool = False
+
+
+@dataclass
+class PulledRecord:
+    record_type: str
+    object_id: str
+    record: dict[str, Any]
+
+
+class Integration:
+    provider: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    auth_kind: ClassVar[str] = "oauth2"  # "oauth2" or "token"
+    produces: ClassVar[frozenset[str]] = frozenset()
+    # event type -> name of the method that writes it to this provider
+    sync_handlers: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    @classmethod
+    def consumes(cls) -> frozenset[str]:
+        return frozenset(cls.sync_handlers)
+
+    def client(self, audit: AuditContext | None = None) -> ApiClient:
+        raise NotImplementedError
+
+    # Health ---------------------------------------------------------------------------------
+    def check(self, audit: AuditContext | None = None) -> str:
+        """A cheap authenticated call; returns a human sentence, raises ProviderError."""
+        raise NotImplementedError
+
+    def describe(self, record_type: str) -> list[dict[str, Any]]:
+        """Fields (or live columns) of a record type, for mapping editors."""
+        return []
+
+    # Receiving (class methods: the ack path works without loading the connection row) --------
+    @classmethod
+    def endpoint_secrets(cls, connection: Connection) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def handshake(cls, endpoint: Endpoint, request: WebhookRequest) -> HandshakeResponse | None:
+        return None
+
+    @classmethod
+    def verify_webhook(cls, endpoint: Endpoint, request: WebhookRequest) -> list[ParsedEvent]:
+        """Parse and verify; raise MalformedWebhook or BadSignature. Fail closed."""
+        raise BadSignature(f"{cls.provider} does not accept webhooks")
+
+    def enrich(self, event_type: str, object_id: str, audit: AuditContext) -> Enriched:
+        raise NotImplementedError
+
+    def enrich_record(self, record_type: str, record: dict[str, Any]) -> Enriched:
+        raise NotImplementedError
+
+    def pull(self, since, audit: AuditContext) -> Iterable[PulledRecord]:
+        return []
+
+    # Sending -----------------------------------------------------------------------------------
+    def sync(self, event, delivery, audit: AuditContext) -> SyncResult:
+        handler_name = self.sync_handlers.get(event.event_type)
+        if handler_name is None:
+            from mlconnector.http import Rejected
+
+            raise Rejected(f"{self.provider} does not consume {event.event_type}")
+        return getattr(self, handler_name)(event, delivery, audit)
+
+
+class UnknownProvider(LookupError):
+    pass
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._by_provider: dict[str, type[Integration]] = {}
+
+    def register(self, integration: type[Integration]) -> None:
+        if not integration.provider:
+            raise ValueError(f"{integration!r} has no provider name")
+        existing = self._by_provider.get(integration.provider)
+        if existing is not None and existing is not integration:
+            raise ValueError(f"provider {integration.provider!r} registered twice")
+        self._by_provider[integration.provider] = integration
+
+    def get(self, provider: str) -> type[Integration]:
+        try:
+            return self._by_provider[provider]
+        except KeyError:
+            raise UnknownProvider(provider) from None
+
+    def providers(self) -> list[str]:
+        return sorted(self._by_provider)
+
+    def all(self) -> list[type[Integration]]:
+        return [self._by_provider[p] for p in self.providers()]
+
+    def consumers_of(self, event_type: str) -> list[str]:
+        return [p for p, cls in sorted(self._by_provider.items()) if event_type in cls.consumes()]
+
+    def choices(self) -> list[tuple[str, str]]:
+        return [(p, self._by_provider[p].label or p) for p in self.providers()]
+
+
+registry = Registry()
+
+
+class IntegrationConfig(AppConfig):
+    """AppConfig for an integration app: names the Integration class to register."""
+
+    integration: str = ""
+
+    def ready(self) -> None:
+        registry.register(import_string(self.integration))

@@ -1,0 +1,120 @@
+"""Deliveries (one per event per target connection), the links that make writes idempotent, and
+the small shared-state tables the workers coordinate through."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from mlconnector.tenants.scoping import TenantOwned
+
+
+class Delivery(TenantOwned):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        RETRYING = "retrying", "Retrying"
+        WAITING = "waiting", "Waiting for connection"
+        SUCCEEDED = "succeeded", "Delivered"
+        FAILED = "failed", "Failed"
+
+    event = models.ForeignKey("webhooks.InboundEvent", on_delete=models.CASCADE, related_name="deliveries")
+    connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="deliveries")
+    provider = models.CharField(max_length=32)
+    event_type = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    worker_deaths = models.PositiveIntegerField(default=0)
+    replays = models.PositiveIntegerField(default=0)
+    # Set by a replay that explicitly asked to send again what already succeeded.
+    resend = models.BooleanField(default=False)
+    next_attempt_at = models.DateTimeField()
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    remote_id = models.CharField(max_length=128, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
+        constraints = [models.UniqueConstraint(fields=["event", "connection"], name="one_delivery_per_target")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            models.Index(fields=["tenant", "status", "-created_at"], name="delivery_tenant_status"),
+            models.Index(fields=["connection", "status"], name="delivery_connection_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.provider} ({self.status})"
+
+
+class RecordLink(TenantOwned):
+    """Source record -> remote record, per target connection: makes every write an upsert."""
+
+    connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="links")
+    source_type = models.CharField(max_length=32)
+    source_id = models.CharField(max_length=128)
+    remote_type = models.CharField(max_length=32)
+    remote_id = models.CharField(max_length=128)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "source_type", "source_id", "remote_type"], name="one_link_per_remote_type"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_type}:{self.source_id} → {self.remote_type}:{self.remote_id}"
+
+
+class SourceRecord(TenantOwned):
+    """The last version of each source record we fanned out: unchanged or older versions are no-ops."""
+
+    connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="+")
+    record_type = models.CharField(max_length=32)
+    object_id = models.CharField(max_length=64)
+    version = models.CharField(max_length=64)
+    # The provider's own modification time, as a sortable string ("" when it has none).
+    updated = models.CharField(max_length=40, blank=True, default="")
+    seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "record_type", "object_id"], name="one_source_record")
+        ]
+
+
+class PollCursor(models.Model):
+    """Where the polling backstop of one connection and resource got to."""
+
+    connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="+")
+    resource = models.CharField(max_length=32)
+    since = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "resource"], name="one_cursor_per_resource")]
+
+
+class Lease(models.Model):
+    """A named lease (e.g. the one running dispatcher) taken by conditional UPDATE."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    owner = models.CharField(max_length=64, blank=True, default="")
+    until = models.DateTimeField(null=True, blank=True)
+
+
+class Throttle(models.Model):
+    """Rate-limit state when Redis is not configured (see mlconnector/ratelimit.py)."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    blocked_until = models.FloatField(default=0)
+    next_slot = models.FloatField(default=0)

@@ -1,0 +1,329 @@
+"""Django settings, driven by the environment.
+
+Defaults give the embedded demo: SQLite (WAL) + the django-q2 ORM broker + the sandbox providers.
+DATABASE_URL switches to PostgreSQL, REDIS_URL switches django-q2 and the cache to Redis, and
+MLCONNECTOR_ENV=production turns on the HTTPS hardening and refuses to start without real keys.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("MLCONNECTOR_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+ENVIRONMENT = os.environ.get("MLCONNECTOR_ENV", "development")
+PRODUCTION = ENVIRONMENT == "production"
+
+
+def _persistent_secret(env_name: str, filename: str, *, generate) -> str:
+    """Read a secret from the environment; outside production keep a generated one in var/.
+
+    The demo must start with no configuration, and restarting it must not make the stored
+    credentials undecryptable, so the generated value is written once and reused.
+    """
+    value = os.environ.get(env_name)
+    if value:
+        return value
+    if PRODUCTION:
+        raise RuntimeError(f"{env_name} must be set when MLCONNECTOR_ENV=production")
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / filename
+    if not path.exists():
+        path.write_text(generate())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _persistent_secret("MLCONNECTOR_SECRET_KEY", "secret_key", generate=lambda: secrets.token_urlsafe(50))
+# Encryption keys for credentials and payloads, separate from SECRET_KEY. Comma-separated:
+# the first encrypts, every one decrypts, so a new key can be put in front of the old one and
+# `manage.py rotate_encryption_key` re-encrypts every row before the old key is dropped.
+MLCONNECTOR_ENCRYPTION_KEYS = env_list(
+    "MLCONNECTOR_ENCRYPTION_KEYS",
+    [_persistent_secret("MLCONNECTOR_ENCRYPTION_KEY", "encryption_key", generate=lambda: secrets.token_urlsafe(32))],
+)
+
+DEBUG = env_bool("MLCONNECTOR_DEBUG", False)
+ALLOWED_HOSTS = env_list("MLCONNECTOR_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("MLCONNECTOR_CSRF_TRUSTED_ORIGINS", [])
+
+# Where providers reach us (OAuth redirect URIs, webhook callback URIs).
+MLCONNECTOR_PUBLIC_URL = os.environ.get("MLCONNECTOR_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_q",
+    "mlconnector.tenants",
+    "mlconnector.connections",
+    "mlconnector.audit",
+    "mlconnector.webhooks",
+    "mlconnector.pipeline",
+    "integrations.sandbox",
+    # Integrations: one line each. Registration is explicit: the app's IntegrationConfig.
+    "integrations.freshbooks",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "mlconnector.tenants.middleware.ActiveTenantMiddleware",
+]
+
+ROOT_URLCONF = "mlconnector.urls"
+WSGI_APPLICATION = "mlconnector.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "mlconnector.tenants.context.tenant_context",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("MLCONNECTOR_SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
+            "OPTIONS": {
+                # WAL lets the web process read while the worker writes; IMMEDIATE transactions
+                # take the write lock up front so two writers queue instead of deadlocking.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"),
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache, broker ---------------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "mlconnector_cache"}}
+
+Q_WORKERS = int(os.environ.get("MLCONNECTOR_WORKERS", "4"))
+# django-q2 only dispatches; the database owns delivery state (see pipeline/dispatcher.py).
+# The traps (django-q issues #183, #307, #327): with a broker that re-delivers unacknowledged
+# tasks, a task still queued or running after `retry` seconds runs a second time. So:
+# - `timeout` caps every task; deliveries finish well inside it (HTTP timeouts are 30 s);
+# - prefetch is one task per worker (queue_limit = workers, bulk = 1), so a task waits at most one
+#   task's duration locally before it starts;
+# - `retry` exceeds timeout x (1 + queue_limit / workers) so nothing is re-delivered while alive;
+# - max_attempts = 1 and ack_failures: a failed task is never re-run by the broker; our sweeper
+#   decides, from the database, whether the work is retried.
+Q_CLUSTER = {
+    "name": "mlconnector",
+    "workers": Q_WORKERS,
+    "timeout": 120,
+    "retry": 360,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "queue_limit": Q_WORKERS,
+    "bulk": 1,
+    "catch_up": False,
+    "save_limit": 500,
+    "poll": 0.2,
+    "label": "Task queue",
+    "sync": env_bool("MLCONNECTOR_Q_SYNC", False),
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Auth ---------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+# Outside production whitenoise serves straight from the app folders: no collectstatic step.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+
+EMAIL_BACKEND = os.environ.get("MLCONNECTOR_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("MLCONNECTOR_FROM_EMAIL", "ml-connector <noreply@ml-connector.invalid>")
+
+# --- HTTPS hardening (on in production, or whenever MLCONNECTOR_HTTPS=1) -------------------------
+HTTPS = env_bool("MLCONNECTOR_HTTPS", PRODUCTION)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # Webhook senders treat a redirect as a failed delivery (GoCardless says so explicitly).
+    SECURE_REDIRECT_EXEMPT = [r"^hooks/"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("MLCONNECTOR_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- ml-connector behaviour ------------------------------------------------------------------
+# The fake providers under /sandbox/: on for the demo and tests, off in production.
+MLCONNECTOR_SANDBOX = env_bool("MLCONNECTOR_SANDBOX", not PRODUCTION)
+MLCONNECTOR_SANDBOX_URL = os.environ.get("MLCONNECTOR_SANDBOX_URL", MLCONNECTOR_PUBLIC_URL + "/sandbox").rstrip("/")
+
+MLCONNECTOR_WEBHOOK_MAX_BYTES = int(os.environ.get("MLCONNECTOR_WEBHOOK_MAX_BYTES", str(64 * 1024)))
+# Retries: exponential backoff with full jitter, capped, until the horizon (>= 24 h) has passed;
+# MAX_ATTEMPTS is only a safety valve, the horizon is what normally ends retrying.
+MLCONNECTOR_RETRY_BASE_SECONDS = float(os.environ.get("MLCONNECTOR_RETRY_BASE_SECONDS", "30"))
+MLCONNECTOR_RETRY_CAP_SECONDS = float(os.environ.get("MLCONNECTOR_RETRY_CAP_SECONDS", str(60 * 60)))
+MLCONNECTOR_RETRY_HORIZON_SECONDS = float(os.environ.get("MLCONNECTOR_RETRY_HORIZON_SECONDS", str(26 * 60 * 60)))
+MLCONNECTOR_MAX_ATTEMPTS = int(os.environ.get("MLCONNECTOR_MAX_ATTEMPTS", "200"))
+# A delivery whose worker died this many times is failed instead of killing another worker.
+MLCONNECTOR_MAX_WORKER_DEATHS = int(os.environ.get("MLCONNECTOR_MAX_WORKER_DEATHS", "3"))
+# A running delivery or event whose lease is older than this was abandoned by a dead worker.
+MLCONNECTOR_LEASE_SECONDS = int(os.environ.get("MLCONNECTOR_LEASE_SECONDS", str(Q_CLUSTER["timeout"] + 30)))
+# How often the dispatcher looks for due work, and how long one dispatcher task runs.
+MLCONNECTOR_DISPATCH_INTERVAL = float(os.environ.get("MLCONNECTOR_DISPATCH_INTERVAL", "0.5"))
+MLCONNECTOR_DISPATCHER_SPAN = float(os.environ.get("MLCONNECTOR_DISPATCHER_SPAN", "100"))
+# Waits shorter than this are slept through inline (idempotent calls only).
+MLCONNECTOR_MAX_INLINE_WAIT = float(os.environ.get("MLCONNECTOR_MAX_INLINE_WAIT", "5"))
+MLCONNECTOR_HTTP_TIMEOUT = (5.0, float(os.environ.get("MLCONNECTOR_HTTP_READ_TIMEOUT", "30")))
+MLCONNECTOR_AUDIT_RETENTION_DAYS = int(os.environ.get("MLCONNECTOR_AUDIT_RETENTION_DAYS", "400"))
+
+# --- Providers -------------------------------------------------------------------------------
+_SANDBOX = MLCONNECTOR_SANDBOX_URL
+FRESHBOOKS_CLIENT_ID = os.environ.get("FRESHBOOKS_CLIENT_ID", "" if PRODUCTION else "sandbox-freshbooks-client")
+FRESHBOOKS_CLIENT_SECRET = os.environ.get(
+    "FRESHBOOKS_CLIENT_SECRET", "" if PRODUCTION else "sandbox-freshbooks-client-secret"
+)
+FRESHBOOKS_AUTH_URL = os.environ.get(
+    "FRESHBOOKS_AUTH_URL", "https://auth.freshbooks.com" if PRODUCTION else f"{_SANDBOX}/freshbooks/auth"
+).rstrip("/")
+FRESHBOOKS_API_URL = os.environ.get(
+    "FRESHBOOKS_API_URL", "https://api.freshbooks.com" if PRODUCTION else f"{_SANDBOX}/freshbooks/api"
+).rstrip("/")
+FRESHBOOKS_SCOPES = env_list(
+    "FRESHBOOKS_SCOPES",
+    [
+        "user:profile:read",
+        "user:clients:read",
+        "user:invoices:read",
+        "user:payments:read",
+        "user:payments:write",
+        "user:bills:read",
+        "user:bill_vendors:read",
+        "user:expenses:read",
+    ],
+)
+# The polling backstop: how far back each sweep re-reads (FreshBooks filters by day, and
+# reportedly not everywhere), and how often it runs.
+FRESHBOOKS_POLL_OVERLAP_SECONDS = int(os.environ.get("FRESHBOOKS_POLL_OVERLAP_SECONDS", str(36 * 60 * 60)))
+FRESHBOOKS_POLL_MINUTES = int(os.environ.get("FRESHBOOKS_POLL_MINUTES", "15"))
+# UNCONFIRMED: FreshBooks publishes no Retry-After; wait this long after a 429 without one.
+FRESHBOOKS_DEFAULT_RETRY_AFTER = float(os.environ.get("FRESHBOOKS_DEFAULT_RETRY_AFTER", "30"))
+
+# --- Logging: one structured line per event, secrets scrubbed by a filter on every handler ----
+MLCONNECTOR_LOG_FILE = os.environ.get("MLCONNECTOR_LOG_FILE", "")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "mlconnector.audit.redaction.RedactingFilter"}},
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["redact"]},
+        **(
+            {
+                "file": {
+                    "class": "logging.FileHandler",
+                    "filename": MLCONNECTOR_LOG_FILE,
+                    "formatter": "line",
+                    "filters": ["redact"],
+                }
+            }
+            if MLCONNECTOR_LOG_FILE
+            else {}
+        ),
+    },
+    "root": {
+        "handlers": ["console", *(["file"] if MLCONNECTOR_LOG_FILE else [])],
+        "level": os.environ.get("MLCONNECTOR_LOG_LEVEL", "INFO"),
+    },
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}

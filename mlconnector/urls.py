@@ -1,0 +1,21 @@
+"""URL map: the app, the admin, the API, the webhook receiver, and (when enabled) the sandbox."""
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+
+from mlconnector.admin_site import admin_site
+from mlconnector.webhooks.views import webhook
+
+urlpatterns = [
+    path("admin/", admin_site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    # Trailing slash optional: a redirect would count as a failed delivery for webhook senders.
+    re_path(r"^hooks/(?P<provider>[a-z0-9_]+)/(?P<endpoint_key>[A-Za-z0-9_-]+)/?$", webhook, name="webhook"),
+    path("api/", include("mlconnector.api.urls")),
+    path("", include("mlconnector.connections.urls")),
+]
+
+if settings.MLCONNECTOR_SANDBOX:
+    urlpatterns.append(path("sandbox/", include("integrations.sandbox.urls")))

@@ -1,0 +1,89 @@
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from mlconnector.admin_site import TenantScopedAdmin, admin_site, is_tenant_admin
+from mlconnector.pipeline.replay import replay_events
+from mlconnector.webhooks.models import InboundEvent
+
+
+class DeliveryInline(admin.TabularInline):
+    from mlconnector.pipeline.models import Delivery
+
+    model = Delivery
+    extra = 0
+    fields = ["provider", "status", "attempts", "remote_id", "last_error", "succeeded_at"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(InboundEvent, site=admin_site)
+class InboundEventAdmin(TenantScopedAdmin):
+    editable = False
+    list_display = [
+        "id",
+        "event_type",
+        "object_id",
+        "invoice_number",
+        "counterparty",
+        "amount",
+        "currency",
+        "status",
+        "source",
+        "received_at",
+        "tenant",
+    ]
+    list_filter = ["status", "provider", "event_type", "source", ("tenant", admin.RelatedOnlyFieldListFilter)]
+    date_hierarchy = "received_at"
+    search_fields = ["object_id", "invoice_number", "counterparty"]
+    list_select_related = ["tenant"]
+    exclude = ["raw_body", "payload"]
+    readonly_fields = [f.name for f in InboundEvent._meta.fields if f.name not in ("raw_body", "payload")] + ["record"]
+    inlines = [DeliveryInline]
+    export_fields = [
+        "id",
+        "tenant__name",
+        "provider",
+        "event_type",
+        "object_id",
+        "invoice_number",
+        "counterparty",
+        "amount",
+        "currency",
+        "status",
+        "received_at",
+    ]
+    actions = [*TenantScopedAdmin.actions, "reprocess"]
+
+    @admin.display(description="Record")
+    def record(self, obj):
+        if obj.payload is None:
+            return "—"
+        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(obj.payload, indent=2, default=str))
+
+    @admin.display(description="Record")
+    def record_hidden(self, obj):
+        return "Only admins of this tenant can see payloads."
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = [f for f in self.readonly_fields if f != "record"]
+        admin_view = obj is not None and is_tenant_admin(request.user, obj.tenant_id)
+        return [*fields, "record" if admin_view else "record_hidden"]
+
+    @admin.action(description="Re-process selected failed or waiting events")
+    def reprocess(self, request, queryset):
+        from mlconnector.admin_site import admin_tenants
+
+        result = replay_events(queryset.filter(tenant__in=admin_tenants(request.user)), actor=request.user)
+        self.message_user(request, result.summary())
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not is_tenant_admin(request.user):
+            actions.pop("reprocess", None)
+        return actions

@@ -1,0 +1,71 @@
+"""The webhook receiver as a bare WSGI app (see mlconnector/wsgi.py). Same receive() as the view."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from mlconnector.webhooks.receiver import Reply, receive, too_large
+
+log = logging.getLogger("mlconnector.webhooks")
+
+_STATUS = {
+    200: "200 OK",
+    204: "204 No Content",
+    400: "400 Bad Request",
+    401: "401 Unauthorized",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    413: "413 Payload Too Large",
+    498: "498 Invalid Token",
+    500: "500 Internal Server Error",
+}
+
+
+def _headers(environ) -> dict[str, str]:
+    out = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            out[key[5:].replace("_", "-").lower()] = value
+    if environ.get("CONTENT_TYPE"):
+        out["content-type"] = environ["CONTENT_TYPE"]
+    return out
+
+
+def make_hooks_app():
+    limit = settings.MLCONNECTOR_WEBHOOK_MAX_BYTES
+
+    def app(environ, start_response, provider: str, endpoint_key: str):
+        close_old_connections()
+        try:
+            reply = _handle(environ, provider, endpoint_key, limit)
+        except Exception:  # noqa: BLE001 - answer 500 so the provider retries; never leak details
+            log.exception("webhook receiver failed")
+            reply = Reply(500, b"internal error")
+        finally:
+            close_old_connections()
+        start_response(
+            _STATUS.get(reply.status, f"{reply.status} Status"),
+            [("Content-Type", reply.content_type), ("Content-Length", str(len(reply.body)))],
+        )
+        return [reply.body]
+
+    return app
+
+
+def _handle(environ, provider: str, endpoint_key: str, limit: int) -> Reply:
+    if environ.get("REQUEST_METHOD") != "POST":
+        return Reply(405, b"POST only")
+    headers = _headers(environ)
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return Reply(400, b"bad content-length")
+    if length < 0:
+        return Reply(400, b"bad content-length")
+    if length > limit:
+        return too_large(provider, length, headers)
+    body = environ["wsgi.input"].read(length) if length else b""
+    return receive(provider, endpoint_key, body, headers, environ.get("CONTENT_TYPE", ""))

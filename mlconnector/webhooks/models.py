@@ -1,0 +1,70 @@
+"""InboundEvent: a verified webhook (or a record found by polling), stored before it is acknowledged."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from mlconnector.crypto import EncryptedBytesField, EncryptedJSONField
+from mlconnector.tenants.scoping import TenantOwned
+
+
+class InboundEvent(TenantOwned):
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSING = "processing", "Processing"
+        # Not "received": a redelivery arriving meanwhile must still be stored (see the constraint).
+        RETRYING = "retrying", "Retrying"
+        PROCESSED = "processed", "Processed"
+        DUPLICATE = "duplicate", "Unchanged (no-op)"
+        IGNORED = "ignored", "Ignored"
+        WAITING = "waiting", "Waiting for reconnect"
+        FAILED = "failed", "Failed"
+
+    class Source(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        POLL = "poll", "Polling backstop"
+
+    connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="events")
+    provider = models.CharField(max_length=32)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.WEBHOOK)
+    event_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    account_id = models.CharField(max_length=64, blank=True, default="")
+    # Same wire content while still waiting to be processed = a redelivery: the insert is a no-op.
+    dedupe_key = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    raw_body = EncryptedBytesField(null=True, blank=True)
+    headers = models.JSONField(default=dict, blank=True)  # redacted
+    payload = EncryptedJSONField(null=True, blank=True)  # the enriched record
+    version = models.CharField(max_length=64, blank=True, default="")
+    # Plain columns for search and lists (no secrets: identifiers and names).
+    invoice_number = models.CharField(max_length=64, blank=True, default="")
+    counterparty = models.CharField(max_length=200, blank=True, default="")
+    amount = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    worker_deaths = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    received_at = models.DateTimeField(db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedupe_key"], condition=Q(status="received"), name="inbound_pending_dedupe"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="inbound_due"),
+            models.Index(fields=["tenant", "-received_at"], name="inbound_tenant_time"),
+            models.Index(fields=["tenant", "object_id"], name="inbound_tenant_object"),
+            models.Index(fields=["tenant", "invoice_number"], name="inbound_tenant_invoice"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_type} {self.object_id}"

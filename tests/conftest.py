@@ -1,0 +1,73 @@
+"""Shared fixtures: the three personas (admin of A, viewer of A, admin of B) and the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from mlconnector.tenants.models import Membership
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state(settings):
+    """Caches that live in process memory must not leak between tests."""
+    from mlconnector.crypto import _keyring_for
+    from mlconnector.webhooks import endpoints
+
+    endpoints.clear()
+    _keyring_for.cache_clear()
+    yield
+    endpoints.clear()
+    _keyring_for.cache_clear()
+
+
+@pytest.fixture
+def tenant_a(db):
+    return TenantFactory(name="Acme Ltd", slug="acme")
+
+
+@pytest.fixture
+def tenant_b(db):
+    return TenantFactory(name="Bravo plc", slug="bravo")
+
+
+@pytest.fixture
+def admin_a(tenant_a):
+    return MembershipFactory(tenant=tenant_a, role=Membership.Role.ADMIN, user=UserFactory(username="alice")).user
+
+
+@pytest.fixture
+def viewer_a(tenant_a):
+    return MembershipFactory(tenant=tenant_a, role=Membership.Role.VIEWER, user=UserFactory(username="victor")).user
+
+
+@pytest.fixture
+def admin_b(tenant_b):
+    return MembershipFactory(tenant=tenant_b, role=Membership.Role.ADMIN, user=UserFactory(username="bob")).user
+
+
+@pytest.fixture
+def personas(admin_a, viewer_a, admin_b):
+    return {"admin_a": admin_a, "viewer_a": viewer_a, "admin_b": admin_b}
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def as_admin_a(admin_a):
+    return client_for(admin_a)
+
+
+@pytest.fixture
+def as_viewer_a(viewer_a):
+    return client_for(viewer_a)
+
+
+@pytest.fixture
+def as_admin_b(admin_b):
+    return client_for(admin_b)

@@ -1,0 +1,34 @@
+"""Test settings: the real settings, with the sandbox served in-process and django-q2 inline."""
+
+import os
+import tempfile
+
+os.environ.setdefault("MLCONNECTOR_VAR_DIR", os.path.join(tempfile.gettempdir(), "mlconnector-test-var"))
+os.environ.setdefault("MLCONNECTOR_ENCRYPTION_KEY", "test-encryption-key-not-secret-0000000000")
+os.environ.setdefault("MLCONNECTOR_SECRET_KEY", "test-secret-key-not-secret-000000000000000000000")
+
+from mlconnector.settings import *  # noqa: E402,F403
+from mlconnector.settings import DATABASES, INSTALLED_APPS, Q_CLUSTER  # noqa: E402
+
+# A target integration that exists only in the tests (tests/testsink): an idempotent sink.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testsink"]
+
+MLCONNECTOR_PUBLIC_URL = "http://testserver"
+MLCONNECTOR_SANDBOX = True
+MLCONNECTOR_SANDBOX_URL = "http://testserver/sandbox"
+MLCONNECTOR_SANDBOX_INPROCESS = os.environ.get("MLCONNECTOR_SANDBOX_INPROCESS", "1") == "1"
+FRESHBOOKS_AUTH_URL = MLCONNECTOR_SANDBOX_URL + "/freshbooks/auth"
+FRESHBOOKS_API_URL = MLCONNECTOR_SANDBOX_URL + "/freshbooks/api"
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+Q_CLUSTER = {**Q_CLUSTER, "sync": os.environ.get("MLCONNECTOR_Q_SYNC", "1") == "1"}
+MLCONNECTOR_MAX_INLINE_WAIT = 0.5
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not :memory:, so real worker processes started by the tests share the database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get(
+            "MLCONNECTOR_TEST_SQLITE", os.path.join(tempfile.gettempdir(), f"mlconnector-test-{os.getpid()}.sqlite3")
+        )
+    }

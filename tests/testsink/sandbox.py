@@ -1,0 +1,54 @@
+"""The sink's fake server: records each effect once per Idempotency-Key (like GoCardless does)."""
+
+from __future__ import annotations
+
+import json
+
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from integrations.sandbox import faults
+from integrations.sandbox.http import bearer_token, json_response
+from integrations.sandbox.models import SandboxAccount, SandboxObject
+
+PROVIDER = "testsink"
+API_KEY = "sink-api-key-123456"
+
+
+def account() -> SandboxAccount:
+    acct, _ = SandboxAccount.objects.get_or_create(provider=PROVIDER, key="sink", defaults={"name": "Sink"})
+    return acct
+
+
+@csrf_exempt
+def ping(request):
+    if bearer_token(request) != API_KEY:
+        return json_response({"error": "unauthorized"}, 401)
+    return json_response({"ok": True})
+
+
+@csrf_exempt
+def effects(request):
+    acct = account()
+    injected = faults.inject(PROVIDER, request, acct)
+    if injected is not None:
+        return injected
+    if bearer_token(request) != API_KEY:
+        return json_response({"error": "unauthorized"}, 401)
+    key = request.headers.get("Idempotency-Key", "")
+    if not key:
+        return json_response({"error": "Idempotency-Key required"}, 400)
+    existing = SandboxObject.objects.filter(provider=PROVIDER, account=acct, kind="effect", object_id=key).first()
+    if existing is not None:
+        return json_response({"id": existing.pk, "replayed": True}, 200)
+    obj = SandboxObject.objects.create(
+        provider=PROVIDER, account=acct, kind="effect", object_id=key, data=json.loads(request.body or b"{}")
+    )
+    return json_response({"id": obj.pk}, 201)
+
+
+def effect_count() -> int:
+    return SandboxObject.objects.filter(provider=PROVIDER, kind="effect").count()
+
+
+urlpatterns = [path("ping", ping), path("effects", effects)]
