@@ -208,7 +208,11 @@ registry = Registry()
 
 
 class IntegrationConfig(AppConfig):
-    """AppConfig for an integration app: names the Integration class to register."""
+    """AppConfig for an integration app: names the Integration class to register.
+
+    In the app's apps.py, subclass it as `contract.IntegrationConfig` (import the module, not the
+    class), so Django still finds exactly one AppConfig there and uses it.
+    """
 
     integration: str = ""
 

@@ -80,10 +80,10 @@ class EncryptedField(models.BinaryField):
 
     description = "Encrypted value"
 
-    def serialize(self, value: Any) -> bytes:  # pragma: no cover - abstract
+    def to_bytes(self, value: Any) -> bytes:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def deserialize(self, data: bytes) -> Any:  # pragma: no cover - abstract
+    def from_bytes(self, data: bytes) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def get_lookup(self, lookup_name):
@@ -95,17 +95,17 @@ class EncryptedField(models.BinaryField):
     def get_db_prep_value(self, value, connection, prepared=False):
         if value is None:
             return None
-        return connection.Database.Binary(encrypt_bytes(self.serialize(value)))
+        return connection.Database.Binary(encrypt_bytes(self.to_bytes(value)))
 
     def from_db_value(self, value, expression, connection):
         if value is None:
             return None
-        return self.deserialize(decrypt_bytes(bytes(value)))
+        return self.from_bytes(decrypt_bytes(bytes(value)))
 
     def to_python(self, value):
         # Serialized fixtures carry ciphertext as base64 (see value_to_string).
         if isinstance(value, str):
-            return self.deserialize(decrypt_bytes(base64.b64decode(value)))
+            return self.from_bytes(decrypt_bytes(base64.b64decode(value)))
         return value
 
     def value_to_string(self, obj):
@@ -113,30 +113,30 @@ class EncryptedField(models.BinaryField):
         value = self.value_from_object(obj)
         if value is None:
             return None
-        return base64.b64encode(encrypt_bytes(self.serialize(value))).decode("ascii")
+        return base64.b64encode(encrypt_bytes(self.to_bytes(value))).decode("ascii")
 
 
 class EncryptedTextField(EncryptedField):
-    def serialize(self, value: Any) -> bytes:
+    def to_bytes(self, value: Any) -> bytes:
         return str(value).encode("utf-8")
 
-    def deserialize(self, data: bytes) -> str:
+    def from_bytes(self, data: bytes) -> str:
         return data.decode("utf-8")
 
 
 class EncryptedBytesField(EncryptedField):
-    def serialize(self, value: Any) -> bytes:
+    def to_bytes(self, value: Any) -> bytes:
         return bytes(value)
 
-    def deserialize(self, data: bytes) -> bytes:
+    def from_bytes(self, data: bytes) -> bytes:
         return data
 
 
 class EncryptedJSONField(EncryptedField):
-    def serialize(self, value: Any) -> bytes:
+    def to_bytes(self, value: Any) -> bytes:
         return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":")).encode("utf-8")
 
-    def deserialize(self, data: bytes) -> Any:
+    def from_bytes(self, data: bytes) -> Any:
         return json.loads(data)
 
 

@@ -203,7 +203,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic target in production; outside it whitenoise serves from the app folders instead.
+STATIC_ROOT = os.environ.get("MLCONNECTOR_STATIC_ROOT") or (str(BASE_DIR / "staticfiles") if PRODUCTION else None)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,7 +1,9 @@
-from mlconnector.contract import IntegrationConfig
+from mlconnector import contract
 
 
-class FreshBooksConfig(IntegrationConfig):
+# Imported as a module, not `from ... import IntegrationConfig`: Django picks an app's config
+# automatically only when apps.py defines exactly one AppConfig subclass.
+class FreshBooksConfig(contract.IntegrationConfig):
     name = "integrations.freshbooks"
     label = "freshbooks"
     verbose_name = "FreshBooks"

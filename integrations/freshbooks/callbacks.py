@@ -21,6 +21,7 @@ from integrations.freshbooks.models import FreshBooksCallback
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
 from mlconnector.connections.models import Connection
+from mlconnector.connections.services import note_error
 from mlconnector.connections.signals import connection_activated
 from mlconnector.contract import registry
 from mlconnector.http import AuditContext, ProviderError
@@ -59,11 +60,26 @@ def _on_activated(sender, connection: Connection, **kwargs):
 
 
 def ensure_callbacks(connection_id: int) -> str:
-    from integrations.freshbooks.client import FreshBooksClient
-
     conn = Connection.objects.filter(pk=connection_id, status=Connection.Status.ACTIVE).first()
     if conn is None or not conn.config.get("account_id"):
         return "not active"
+    try:
+        return _ensure(conn)
+    except ProviderError as exc:
+        # The polling backstop covers the gap; the next activation or poll run tries again.
+        note_error(conn, f"could not register webhooks: {exc}")
+        record(
+            AuditRecord.Kind.CONNECTION,
+            connection=conn,
+            outcome=AuditRecord.Outcome.ERROR,
+            message=f"could not register FreshBooks webhooks: {exc}",
+        )
+        return "failed"
+
+
+def _ensure(conn: Connection) -> str:
+    from integrations.freshbooks.client import FreshBooksClient
+
     account = conn.config["account_id"]
     uri = webhook_uri(conn)
     client = FreshBooksClient(conn, audit=AuditContext(tenant=conn.tenant, connection=conn))

@@ -60,7 +60,7 @@ class SandboxToken(models.Model):
 
 class SandboxObject(models.Model):
     provider = models.CharField(max_length=32)
-    account = models.ForeignKey(SandboxAccount, on_delete=models.CASCADE, related_name="objects")
+    account = models.ForeignKey(SandboxAccount, on_delete=models.CASCADE, related_name="records")
     kind = models.CharField(max_length=32)
     object_id = models.CharField(max_length=64)
     data = models.JSONField(default=dict)

@@ -71,12 +71,10 @@ def _dispatch(model, statuses, func: str, now) -> int:
     return sent
 
 
-def enqueue_deliveries(event: InboundEvent) -> None:
-    """Hand a fresh fan-out to the workers at once instead of waiting for the next tick."""
+def enqueue_deliveries(pks) -> None:
+    """Hand deliveries to the workers now (a fresh fan-out, a replay) instead of at the next tick."""
     now = timezone.now()
-    for pk in Delivery.objects.filter(
-        event=event, status=Delivery.Status.PENDING, dispatched_at__isnull=True
-    ).values_list("pk", flat=True):
+    for pk in list(pks):
         if Delivery.objects.filter(pk=pk, dispatched_at__isnull=True).update(dispatched_at=now):
             async_task(DELIVER, pk, task_name=f"delivery-{pk}")
 

@@ -65,6 +65,9 @@ def replay_deliveries(deliveries: QuerySet[Delivery], *, actor, resend: bool = F
             message=("resend requested" if resend and delivery.status == S.SUCCEEDED else "replay")
             + f" by {getattr(actor, 'username', 'system')} (was {delivery.status})",
         )
+    from mlconnector.pipeline.dispatcher import enqueue_deliveries
+
+    enqueue_deliveries(result.queued)
     return result
 
 

@@ -165,7 +165,9 @@ def _fan_out(event: InboundEvent, source: Connection, enriched: Enriched) -> str
     if targets:
         from mlconnector.pipeline.dispatcher import enqueue_deliveries
 
-        enqueue_deliveries(event)
+        enqueue_deliveries(
+            Delivery.objects.filter(event=event, status=Delivery.Status.PENDING).values_list("pk", flat=True)
+        )
     return f"fanned out to {len(targets)}"
 
 

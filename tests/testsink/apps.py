@@ -1,7 +1,7 @@
-from mlconnector.contract import IntegrationConfig
+from mlconnector import contract
 
 
-class TestSinkConfig(IntegrationConfig):
+class TestSinkConfig(contract.IntegrationConfig):
     name = "tests.testsink"
     label = "testsink"
     integration = "tests.testsink.integration.TestSink"

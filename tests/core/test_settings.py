@@ -1,0 +1,35 @@
+"""Pins the django-q2 settings whose defaults run tasks twice (django-q issues #183, #307, #327)."""
+
+from django.conf import settings
+
+from mlconnector import settings as app_settings
+
+
+def test_it_sets_retry_longer_than_timeout_plus_a_prefetched_wait():
+    q = app_settings.Q_CLUSTER
+    assert q["timeout"] and q["retry"]
+    # A prefetched task waits at most one task (queue_limit <= workers) before it runs for up to `timeout`.
+    assert q["queue_limit"] <= q["workers"]
+    assert q["retry"] > q["timeout"] * (1 + q["queue_limit"] / q["workers"])
+
+
+def test_it_prefetches_one_task_at_a_time_and_never_lets_the_broker_retry():
+    q = app_settings.Q_CLUSTER
+    assert q["bulk"] == 1
+    assert q["max_attempts"] == 1
+    assert q["ack_failures"] is True
+    assert q["catch_up"] is False
+
+
+def test_it_keeps_leases_longer_than_the_task_timeout():
+    # Only a dead worker can lose a lease: a live one is killed by django-q2's timeout first.
+    assert settings.MLCONNECTOR_LEASE_SECONDS > app_settings.Q_CLUSTER["timeout"]
+    assert settings.MLCONNECTOR_DISPATCHER_SPAN < app_settings.Q_CLUSTER["timeout"]
+
+
+def test_it_retries_for_at_least_a_day():
+    assert settings.MLCONNECTOR_RETRY_HORIZON_SECONDS >= 24 * 3600
+
+
+def test_it_keeps_the_encryption_key_apart_from_secret_key():
+    assert settings.SECRET_KEY not in settings.MLCONNECTOR_ENCRYPTION_KEYS
