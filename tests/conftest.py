@@ -17,6 +17,11 @@ def _fresh_process_state(settings):
 
     endpoints.clear()
     _keyring_for.cache_clear()
+    if settings.REDIS_URL:
+        # Redis outlives the test's database transaction: start every test with no rate-limit state.
+        from mlconnector.ratelimit import limiter
+
+        limiter().reset()
     yield
     endpoints.clear()
     _keyring_for.cache_clear()

@@ -12,7 +12,6 @@ from mlconnector.connections.models import Connection
 from mlconnector.pipeline import dispatcher
 from mlconnector.pipeline.delivery import deliver
 from mlconnector.pipeline.models import Delivery, RecordLink
-from mlconnector.webhooks.models import InboundEvent
 from mlconnector.webhooks.processing import process_inbound
 from tests.factories import ConnectionFactory
 from tests.pipeline_helpers import INVOICE, sink_connection, stored_event
