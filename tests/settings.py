@@ -13,9 +13,10 @@ from mlconnector.settings import DATABASES, INSTALLED_APPS, Q_CLUSTER  # noqa: E
 # A target integration that exists only in the tests (tests/testsink): an idempotent sink.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testsink"]
 
-MLCONNECTOR_PUBLIC_URL = "http://testserver"
+# Child processes started by live tests reach this run's live server instead of the in-process one.
+MLCONNECTOR_PUBLIC_URL = os.environ.get("MLCONNECTOR_TEST_PUBLIC_URL", "http://testserver")
 MLCONNECTOR_SANDBOX = True
-MLCONNECTOR_SANDBOX_URL = "http://testserver/sandbox"
+MLCONNECTOR_SANDBOX_URL = MLCONNECTOR_PUBLIC_URL + "/sandbox"
 MLCONNECTOR_SANDBOX_INPROCESS = os.environ.get("MLCONNECTOR_SANDBOX_INPROCESS", "1") == "1"
 FRESHBOOKS_AUTH_URL = MLCONNECTOR_SANDBOX_URL + "/freshbooks/auth"
 FRESHBOOKS_API_URL = MLCONNECTOR_SANDBOX_URL + "/freshbooks/api"

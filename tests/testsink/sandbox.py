@@ -44,6 +44,11 @@ def effects(request):
     obj = SandboxObject.objects.create(
         provider=PROVIDER, account=acct, kind="effect", object_id=key, data=json.loads(request.body or b"{}")
     )
+    # Faults queued for "testsink-after" apply once the effect exists: a slow or lost response
+    # after a successful write, the window in which a dying worker could cause a double write.
+    after = faults.inject(PROVIDER + "-after", request, acct)
+    if after is not None:
+        return after
     return json_response({"id": obj.pk}, 201)
 
 
