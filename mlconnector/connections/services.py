@@ -61,6 +61,8 @@ def set_status(conn: Connection, status: str, *, reason: str = "", actor=None) -
             outcome=AuditRecord.Outcome.ERROR if status == Status.NEEDS_RECONNECT else AuditRecord.Outcome.INFO,
             message=f"status {previous} → {status}" + (f": {reason}" if reason else ""),
         )
+    if status == Status.DISCONNECTED and previous != Status.DISCONNECTED:
+        _close_out(conn)
     if status == Status.ACTIVE and previous != Status.ACTIVE:
         from mlconnector.pipeline.resume import resume_connection
 
@@ -115,3 +117,15 @@ def update_config(conn: Connection, changes: dict, *, actor=None, message: str =
         message=message or f"config changed: {', '.join(sorted(changes))}",
     )
     return conn
+
+
+def _close_out(conn: Connection) -> None:
+    """A disconnected connection takes no more work: unfinished deliveries to it fail, visibly."""
+    from mlconnector.pipeline.models import Delivery
+    from mlconnector.webhooks import endpoints
+
+    Delivery.objects.filter(
+        connection=conn,
+        status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING, Delivery.Status.WAITING],
+    ).update(status=Delivery.Status.FAILED, last_error="the connection was disconnected", updated_at=timezone.now())
+    endpoints.forget(conn.provider, conn.endpoint_key)

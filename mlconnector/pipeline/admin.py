@@ -110,3 +110,6 @@ def delivery_link(delivery):
         return "—"
     url = reverse("admin:pipeline_delivery_change", args=[delivery.pk])
     return format_html('<a href="{}">{}</a>', url, delivery)
+
+
+from mlconnector.pipeline import queue_admin  # noqa: E402,F401 - registers django-q2's models for superusers

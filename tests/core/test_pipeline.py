@@ -212,3 +212,11 @@ def test_the_dispatcher_does_not_hand_out_the_same_work_twice_in_a_row(source, s
         dispatcher.tick()
         dispatcher.tick()
     assert enqueue.call_count == 1
+
+
+def test_disconnecting_a_target_fails_its_unfinished_deliveries_visibly(source, sink):
+    services.set_status(sink, Connection.Status.PAUSED)
+    process_inbound(stored_event(source).pk)
+    services.set_status(sink, Connection.Status.DISCONNECTED)
+    delivery = Delivery.objects.get()
+    assert delivery.status == "failed" and "disconnected" in delivery.last_error

@@ -24,8 +24,13 @@ def world(tenant_a, tenant_b, personas):
         source = ConnectionFactory(tenant=tenant, name=f"Books {label.upper()}")
         event = InboundEventFactory(connection=source, invoice_number=SECRET_INVOICE if label == "a" else "INV-B-1")
         delivery = DeliveryFactory(event=event)
-        audit = AuditRecordFactory(tenant=tenant, event=event, delivery=delivery, object_id=event.object_id,
-                                   invoice_number=event.invoice_number)
+        audit = AuditRecordFactory(
+            tenant=tenant,
+            event=event,
+            delivery=delivery,
+            object_id=event.object_id,
+            invoice_number=event.invoice_number,
+        )
         rows[label] = {"connection": source, "event": event, "delivery": delivery, "audit": audit}
     return rows
 
@@ -156,8 +161,9 @@ def test_admin_payloads_are_for_tenant_admins_only(world, personas):
 def test_admin_viewers_cannot_edit_connections(world, personas):
     conn = world["a"]["connection"]
     url = reverse("admin:connections_connection_change", args=[conn.pk])
-    response = client_for(personas["viewer_a"]).post(url, {"tenant": conn.tenant_id, "provider": "freshbooks",
-                                                           "name": "hijacked", "config": "{}"})
+    response = client_for(personas["viewer_a"]).post(
+        url, {"tenant": conn.tenant_id, "provider": "freshbooks", "name": "hijacked", "config": "{}"}
+    )
     assert response.status_code == 403
     conn.refresh_from_db()
     assert conn.name != "hijacked"
@@ -206,9 +212,22 @@ def test_api_requires_a_signed_in_user(world):
 # --- coverage: a new view without a persona test fails here ---------------------------------
 
 COVERED_VIEWS = {
-    "home", "switch-tenant", "connection-connect", "connection-callback", "connection-choose", "connection-test",
-    "connection-status", "webhook", "login", "logout", "password_change", "password_change_done",
-    "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete",
+    "home",
+    "switch-tenant",
+    "connection-connect",
+    "connection-callback",
+    "connection-choose",
+    "connection-test",
+    "connection-status",
+    "webhook",
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
 }
 
 
@@ -229,12 +248,17 @@ def test_every_app_view_has_a_persona_test():
 
 def test_every_admin_model_is_tenant_scoped():
     from mlconnector.admin_site import TenantScopedAdmin
+    from mlconnector.pipeline.queue_admin import SuperuserOnly
     from mlconnector.tenants.admin import ScopedUserAdmin, TenantAdmin
 
     for model, model_admin in admin_site._registry.items():
-        assert isinstance(model_admin, TenantScopedAdmin | TenantAdmin | ScopedUserAdmin) or model._meta.app_label in (
-            "auth",
-        ), model
+        scoped = isinstance(model_admin, TenantScopedAdmin | TenantAdmin | ScopedUserAdmin | SuperuserOnly)
+        assert scoped or model._meta.app_label == "auth", model
+
+
+def test_the_task_queue_admin_is_for_superusers_only(personas):
+    response = client_for(personas["admin_a"]).get(reverse("admin:django_q_schedule_changelist"))
+    assert response.status_code == 403
 
 
 def test_a_delivery_for_tenant_a_is_invisible_to_tenant_b_tasks(world, tenant_b):
