@@ -29,7 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from integrations.freshbooks import sandbox_pages as pages
 from integrations.freshbooks import sandbox_records as records
-from integrations.freshbooks.sandbox_seed import Demo, add_business, seed_demo
+from integrations.freshbooks.sandbox_seed import Demo, add_business, add_identity, seed_demo
 from integrations.freshbooks.sandbox_state import (
     BY_PATH,
     EASTERN,
@@ -372,7 +372,7 @@ def _update_callback(request, account: SandboxAccount, row: SandboxObject, perso
     return _result({"callback": public(KINDS["callback"], row.data)})
 
 
-__all__ = ["Demo", "add_business", "seed_demo", "urlpatterns"]
+__all__ = ["Demo", "add_business", "add_identity", "seed_demo", "urlpatterns"]
 
 _ACCOUNT = r"(?P<account_id>[A-Za-z0-9_-]+)"
 urlpatterns = [

@@ -2,7 +2,7 @@
 
 `seed_demo()` runs from `manage.py seed_demo` (through sandbox.py) and in tests; it is idempotent.
 `seed_demo(businesses=2)` makes Demo Owner a member of two businesses, for the "choose a business"
-flow; `add_business()` adds any other.
+flow; `add_identity()` and `add_business()` add other people and businesses.
 """
 
 from __future__ import annotations
@@ -51,19 +51,22 @@ def seed_demo(businesses: int = 1) -> Demo:
     if redirect_uri(PROVIDER) not in app.redirect_uris:
         app.redirect_uris = [*app.redirect_uris, redirect_uri(PROVIDER)]
         app.save(update_fields=["redirect_uris"])
-    person, _ = SandboxAccount.objects.get_or_create(
-        provider=PROVIDER,
-        key=f"{IDENTITY_PREFIX}5001",
-        defaults={
-            "name": "Demo Owner",
-            "data": {"identity_id": 5001, "identity_uuid": _uuid("identity:5001"), "first_name": "Demo"}
-            | {"last_name": "Owner", "email": "owner@demo-books.example", "created_at": "2024-01-02T15:04:05Z"}
-            | {"memberships": []},
-        },
-    )
+    person = add_identity(5001, "Demo", "Owner", "owner@demo-books.example")
     made = [add_business(person, *spec) for spec in DEMO_BUSINESSES[: max(1, min(businesses, len(DEMO_BUSINESSES)))]]
     person.refresh_from_db()
     return Demo(identity=person, businesses=made)
+
+
+def add_identity(identity_id: int, first_name: str, last_name: str, email: str) -> SandboxAccount:
+    """A person who can sign in on the consent page; add_business() makes them a member. Idempotent."""
+    data = {"identity_id": identity_id, "identity_uuid": _uuid(f"identity:{identity_id}"), "first_name": first_name}
+    data |= {"last_name": last_name, "email": email, "created_at": "2024-01-02T15:04:05Z", "memberships": []}
+    person, _ = SandboxAccount.objects.get_or_create(
+        provider=PROVIDER,
+        key=f"{IDENTITY_PREFIX}{identity_id}",
+        defaults={"name": f"{first_name} {last_name}", "data": data},
+    )
+    return person
 
 
 def add_business(

@@ -113,7 +113,7 @@ class ApiError(Exception):
 
 
 def not_found(kind: Kind, object_id: Any, field: str = "") -> ApiError:
-    field = field or f"{kind.name}id"
+    field = field or (kind.id_keys[-1] if len(kind.id_keys) > 1 else f"{kind.name}id")  # client: userid
     return ApiError(404, f"{kind.label} not found.", errno=ERRNO_NOT_FOUND, field=field, obj=kind.name, value=object_id)
 
 
