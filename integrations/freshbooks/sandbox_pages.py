@@ -148,6 +148,9 @@ class ConsoleForm(forms.Form):
     def __init__(self, account: SandboxAccount, *args, **kwargs) -> None:
         self.account = account
         super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if field.help_text:
+                field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}-help"
 
     def full_clean(self) -> None:
         super().full_clean()
