@@ -249,9 +249,14 @@ def run_python_load(port: int, data: Path, first: int, seconds: float, connectio
 # --- gunicorn --------------------------------------------------------------------------------
 
 
-def gunicorn_args(workers: int) -> list[str]:
-    # Sync workers, one per core: the deployment's default (Procfile). Access logging off for both apps.
-    return ["--workers", str(workers), "--worker-class", "sync", "--backlog", "2048", "--timeout", "60",
+def gunicorn_args(args: argparse.Namespace) -> list[str]:
+    # Access logging stays off for both apps: it is a per-request cost that is not the receiver's.
+    worker = (
+        ["--worker-class", "sync"]
+        if args.threads_per_worker <= 1
+        else ["--worker-class", "gthread", "--threads", str(args.threads_per_worker)]
+    )
+    return ["--workers", str(args.workers), *worker, "--backlog", "2048", "--timeout", "60",
             "--log-level", "warning"]  # fmt: skip
 
 
@@ -262,8 +267,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(app: str, env: dict[str, str], workers: int, port: int) -> Iterator[subprocess.Popen]:
-    cmd = [GUNICORN, *gunicorn_args(workers), "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT), app]
+def gunicorn(app: str, env: dict[str, str], args: argparse.Namespace, port: int) -> Iterator[subprocess.Popen]:
+    cmd = [GUNICORN, *gunicorn_args(args), "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT), app]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
     try:
         deadline = time.monotonic() + 60
@@ -316,9 +321,6 @@ class Cursor:
 def measure(app_name: str, env: dict[str, str], data: Path, cursor: Cursor, args, wrk: str | None) -> Measured:
     module, settings_module = APPS[app_name]
     app_env = {**env, "DJANGO_SETTINGS_MODULE": settings_module}
-    if app_name == "naive":
-        # Django's request logger would report the readiness probe's 405; failures still show.
-        app_env["MLCONNECTOR_LOG_LEVEL"] = "ERROR"
     inserts = app_name != "bare"
     before = call_django(env, "count")["inbound_events"] if inserts else 0
     # The bare app stores nothing, so it replays from the start; the others never reuse a request.
@@ -330,7 +332,7 @@ def measure(app_name: str, env: dict[str, str], data: Path, cursor: Cursor, args
         return run_python_load(port, data, first, seconds, args.connections)
 
     port = free_port()
-    with gunicorn(module, app_env, args.workers, port):
+    with gunicorn(module, app_env, args, port):
         warm = load(args.warmup, first)
         result = load(args.duration, warm.next_first)
     m = Measured(app_name, result, warm_ok=warm.ok, warm_sent=warm.sent)
@@ -454,7 +456,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per app (not measured)")
     p.add_argument("--connections", type=int, default=8, help="concurrent connections (wrk -c)")
     p.add_argument("--threads", type=int, default=1, help="wrk threads: one leaves the servers most of the CPU")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn sync workers")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers (default: one per CPU)")
+    p.add_argument(
+        "--threads-per-worker", type=int, default=1, help="over 1: gthread workers with this many threads (Procfile)"
+    )
     p.add_argument("--requests", type=int, default=120_000, help="distinct signed requests to pre-generate")
     p.add_argument("--no-naive", dest="naive", action="store_false", help="skip the naive Django-view baseline")
     p.add_argument("--pg-admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
@@ -471,11 +476,11 @@ def main() -> int:
         return 0
     wrk = ensure_wrk()
     print(versions(wrk, args))
-    print(f"gunicorn: {' '.join(gunicorn_args(args.workers))} (same for every app)")
+    print(f"gunicorn: {' '.join(gunicorn_args(args))} (same for every app)")
     loadgen = f"wrk -t{args.threads} -c{args.connections}" if wrk else f"python asyncio, {args.connections} conns"
     print(
         f"load: {loadgen}, {args.warmup:g} s warm-up + {args.duration:g} s measured per app; "
-        f"one request per connection (sync workers close it)\n"
+        + ("one request per connection (sync workers close it)\n" if args.threads_per_worker <= 1 else "keep-alive\n")
     )
     rows = []
     for name in args.backends:

@@ -3,3 +3,5 @@
 from mlconnector.settings import *  # noqa: F403 - the same settings, middleware and database as ours
 
 ROOT_URLCONF = "bench.naive_wsgi"
+# Django's request logger would print the readiness probe's 405 (a GET); real failures still show.
+LOGGING["loggers"]["django.request"] = {"level": "ERROR"}  # noqa: F405
