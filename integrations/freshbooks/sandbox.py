@@ -193,12 +193,10 @@ def accounting(request, account_id: str, resource: str, object_id: str | None = 
             return _result({kind.plural: [public(kind, r, includes) for r in page], **meta})
         if request.method == "GET":
             return _result({kind.single: public(kind, get_row(account, kind, object_id).data, includes)})
-        if request.method in ("POST", "PUT") and (object_id is None) == (request.method == "POST"):
-            fields = _wrapped(request, kind.single)
-            if request.method == "POST":
-                record, changes = records.create(account, kind, fields)
-            else:
-                record, changes = records.update(account, kind, object_id, fields)
+        if request.method == "POST" and object_id is None:
+            record, changes = records.create(account, kind, _wrapped(request, kind.single))
+        elif request.method == "PUT" and object_id is not None:
+            record, changes = records.update(account, kind, object_id, _wrapped(request, kind.single))
         elif request.method == "DELETE" and object_id is not None and kind.name == "invoice":
             record, changes = records.delete(account, kind, object_id)
         else:
@@ -247,7 +245,8 @@ def _search(request, items: list[dict]) -> list[dict]:
     """search[f]=v (equality), search[fs][]=v (in list), search[f_like], search[f_min]/[f_max].
 
     Date bounds work at day granularity (search[updated_min]=2024-05-01 means on or after that
-    day). Filters on fields a record does not have are ignored, as unknown ones are upstream.
+    day). A filter on a field the records do not have is ignored: being tolerant, since how
+    FreshBooks treats unknown filters is undocumented.
     """
     for key in request.GET:
         m = _SEARCH.match(key)

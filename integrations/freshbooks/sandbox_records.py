@@ -94,6 +94,7 @@ def update(account: SandboxAccount, kind: Kind, object_id: Any, fields: dict) ->
     with transaction.atomic():
         row = SandboxObject.objects.select_for_update().get(pk=get_row(account, kind, object_id).pk)
         was_deleted = row.data.get("vis_state") == 1
+        _vis_state(fields, row.data)  # first: a deleted payment must no longer count when its invoice settles
         changes = _UPDATERS[kind.name](account, row, fields)
         # Bills and vendors carry UTC created_at/updated_at; the rest an Eastern `updated`.
         if "updated_at" in row.data:
@@ -154,7 +155,6 @@ def _update_client(account: SandboxAccount, row: SandboxObject, f: dict) -> list
     _copy(f, row.data, CLIENT_TEXT)
     if "currency_code" in f:
         row.data["currency_code"] = currency(f["currency_code"], row.data["currency_code"])
-    _vis_state(f, row.data)
     return []
 
 
@@ -171,7 +171,6 @@ def _create_vendor(account: SandboxAccount, f: dict) -> tuple[SandboxObject, lis
 
 def _update_vendor(account: SandboxAccount, row: SandboxObject, f: dict) -> list[Change]:
     _copy(f, row.data, VENDOR_TEXT)
-    _vis_state(f, row.data)
     return []
 
 
@@ -279,7 +278,6 @@ def _update_invoice(account: SandboxAccount, row: SandboxObject, f: dict) -> lis
     _copy(f, data, ["notes", "terms", "po_number", "invoice_number"])
     if {"create_date", "due_date", "due_offset_days"} & set(f):
         _dates(f, data, "invoice", "create_date")
-    _vis_state(f, data)
     _settle(account, data)
     return []
 
@@ -355,7 +353,6 @@ def _update_payment(account: SandboxAccount, row: SandboxObject, f: dict) -> lis
     if "date" in f:
         row.data["date"] = (parse_day(f["date"], "date", "payment") or today()).isoformat()
     _copy(f, row.data, ["type", "note"])
-    _vis_state(f, row.data)
     row.save(update_fields=["data"])  # the invoice re-reads its payments next
     return _resettle(account, row.data["invoiceid"])
 
@@ -402,7 +399,6 @@ def _update_bill(account: SandboxAccount, row: SandboxObject, f: dict) -> list[C
     _copy(f, row.data, ["bill_number", "overall_category", "overall_description"])
     if {"issue_date", "due_date", "due_offset_days"} & set(f):
         _dates(f, row.data, "bill", "issue_date")
-    _vis_state(f, row.data)
     return []
 
 
@@ -433,7 +429,6 @@ def _update_expense(account: SandboxAccount, row: SandboxObject, f: dict) -> lis
     if "date" in f:
         row.data["date"] = (parse_day(f["date"], "date", "expense") or today()).isoformat()
     _copy(f, row.data, ["vendor", "notes"])
-    _vis_state(f, row.data)
     return []
 
 
