@@ -103,33 +103,31 @@ class FreshBooksClient(ApiClient):
 
     # --- errors -------------------------------------------------------------------------------
     def classify(self, response, data) -> None:
+        status = response.status_code
+        message = _error_text(data)
+        # The HTTP status decides first when it says "retry" or "auth"; the body only refines it.
+        if status == 429:
+            raise RateLimited(message or "FreshBooks rate limit", status=429, retry_after=self._retry_after(response))
+        if status in (401, 403, 408, 423) or status >= 500:
+            default_classify(response, message)
         if isinstance(data, dict):
             inner = data.get("response")
             if isinstance(inner, dict) and inner.get("errors"):
+                # The old envelope, which FreshBooks also sends with HTTP 200.
                 first = inner["errors"][0] if isinstance(inner["errors"], list) else {}
                 msg = str(first.get("message") or "FreshBooks reported an error")
                 errno = _int(first.get("errno"))
                 if errno in _NOT_FOUND_ERRNOS or "not found" in msg.lower():
-                    raise NotFound(msg, status=response.status_code, code=str(errno or ""))
-                if response.status_code == 401:
-                    raise Unauthorized(msg, status=401, code=str(errno or ""))
-                raise Rejected(msg, status=response.status_code, code=str(errno or ""))
+                    raise NotFound(msg, status=status, code=str(errno or ""))
+                raise Rejected(msg, status=status, code=str(errno or ""))
             code = _int(data.get("code"))
             if code and "details" in data and code in _RPC:
                 raise _RPC[code](
                     _rpc_message(data),
-                    status=response.status_code,
+                    status=status,
                     code=f"rpc:{code}",
                     retry_after=self._retry_after(response) if code == 8 else None,
                 )
-            errno = _int(data.get("errno"))
-            if errno and response.status_code >= 400:
-                default_classify(response, str(data.get("message") or ""), code=str(errno))
-        if response.status_code == 429:
-            raise RateLimited("FreshBooks rate limit", status=429, retry_after=self._retry_after(response))
-        message = ""
-        if isinstance(data, dict):
-            message = str(data.get("error_description") or data.get("message") or data.get("error") or "")
         default_classify(response, message)
 
     def _retry_after(self, response) -> float:
@@ -272,6 +270,19 @@ def _int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _error_text(data: Any) -> str:
+    if not isinstance(data, dict):
+        return ""
+    inner = data.get("response")
+    if isinstance(inner, dict) and isinstance(inner.get("errors"), list) and inner["errors"]:
+        first = inner["errors"][0]
+        if isinstance(first, dict) and first.get("message"):
+            return str(first["message"])
+    if data.get("details") and data.get("code"):
+        return _rpc_message(data)
+    return str(data.get("error_description") or data.get("message") or data.get("error") or "")
 
 
 def _rpc_message(data: dict) -> str:

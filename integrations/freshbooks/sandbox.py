@@ -95,7 +95,7 @@ def token(request) -> HttpResponse:
     if request.method != "POST":
         return _oauth_error(405, "invalid_request", "Use POST.")
     params = body_params(request)
-    app = tokens.app_for(PROVIDER, *_client_credentials(request, params))
+    app = tokens.authenticate_app(PROVIDER, *_client_credentials(request, params))
     if app is None:
         return _oauth_error(401, "invalid_client", "Client authentication failed: unknown client or wrong secret.")
     grant = params.get("grant_type")

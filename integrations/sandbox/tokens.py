@@ -76,13 +76,19 @@ def revoke_account(provider: str, account) -> int:
     )
 
 
-def app_for(provider: str, client_id: str | None, client_secret: str | None = None) -> SandboxApp | None:
+def app_for(provider: str, client_id: str | None) -> SandboxApp | None:
+    """The app a client_id names (the authorize page needs no secret)."""
     if not client_id:
         return None
-    app = SandboxApp.objects.filter(provider=provider, client_id=client_id).first()
-    if app is None:
+    return SandboxApp.objects.filter(provider=provider, client_id=client_id).first()
+
+
+def authenticate_app(provider: str, client_id: str | None, client_secret: str | None) -> SandboxApp | None:
+    """The app, only if the secret matches: token endpoints always authenticate the client."""
+    app = app_for(provider, client_id)
+    if app is None or not client_secret:
         return None
-    if client_secret is not None and not secrets.compare_digest(app.client_secret_hash, _hash(client_secret)):
+    if not secrets.compare_digest(app.client_secret_hash, _hash(client_secret)):
         return None
     return app
 

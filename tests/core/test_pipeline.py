@@ -13,7 +13,7 @@ from mlconnector.pipeline import dispatcher
 from mlconnector.pipeline.delivery import deliver
 from mlconnector.pipeline.models import Delivery, RecordLink
 from mlconnector.webhooks.processing import process_inbound
-from tests.factories import ConnectionFactory
+from tests.freshbooks.helpers import sandbox_source
 from tests.pipeline_helpers import INVOICE, sink_connection, stored_event
 from tests.testsink.sandbox import effect_count
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def source(tenant_a):
-    return ConnectionFactory(tenant=tenant_a, provider="freshbooks")
+    return sandbox_source(tenant_a)
 
 
 @pytest.fixture

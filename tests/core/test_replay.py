@@ -7,7 +7,7 @@ from mlconnector.audit.models import AuditRecord
 from mlconnector.pipeline.models import Delivery
 from mlconnector.pipeline.replay import replay_deliveries, replay_events
 from mlconnector.webhooks.processing import process_inbound
-from tests.factories import ConnectionFactory
+from tests.freshbooks.helpers import sandbox_source
 from tests.pipeline_helpers import sink_connection, stored_event
 from tests.testsink.sandbox import effect_count
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def setup(tenant_a):
-    source = ConnectionFactory(tenant=tenant_a, provider="freshbooks")
+    source = sandbox_source(tenant_a)
     sink = sink_connection(tenant_a)
     return source, sink
 

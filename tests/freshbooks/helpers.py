@@ -52,3 +52,24 @@ def post_webhook(client, conn, body: bytes, signature: str | None = None, **head
         HTTP_X_FRESHBOOKS_HMAC_SHA256=signature,
         **headers,
     )
+
+
+def sandbox_source(tenant, account_id: str = "DEMO01", businesses: int = 1):
+    """A FreshBooks connection holding real tokens issued by the sandbox for its demo business."""
+    from django.conf import settings
+
+    from integrations.freshbooks.sandbox import seed_demo
+    from integrations.freshbooks.sandbox_state import PROVIDER, issue_tokens
+    from integrations.sandbox import tokens
+
+    demo = seed_demo(businesses=businesses)
+    app = tokens.app_for(PROVIDER, settings.FRESHBOOKS_CLIENT_ID)
+    issued = issue_tokens(demo.identity, app, " ".join(settings.FRESHBOOKS_SCOPES))
+    return ConnectionFactory(
+        tenant=tenant,
+        provider="freshbooks",
+        name="Demo Books Ltd",
+        credentials={"access_token": issued["access_token"], "refresh_token": issued["refresh_token"]},
+        config={"account_id": account_id, "business_name": "Demo Books Ltd"},
+        external_account_id=account_id,
+    )

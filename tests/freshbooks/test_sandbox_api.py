@@ -458,3 +458,22 @@ def test_our_client_raises_unavailable_when_freshbooks_times_out(conn):
 def test_our_client_retries_a_single_5xx_on_a_read(conn):
     faults.add(PROVIDER, status=503, body={"errno": 503, "message": "unavailable"})
     assert FreshBooksClient(conn).list_page("DEMO01", "client")[0]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(429, "RateLimited"), (503, "Unavailable"), (403, "Forbidden"), (401, "Unauthorized"), (200, "Rejected"),
+     (400, "Rejected")],
+)
+def test_it_lets_the_http_status_decide_before_the_error_envelope(status, expected):
+    import requests
+
+    from integrations.freshbooks.client import FreshBooksClient
+    from mlconnector import http
+
+    response = requests.Response()
+    response.status_code = status
+    response.request = requests.Request("GET", "http://x").prepare()
+    body = {"response": {"errors": [{"errno": 1000, "message": "Something is wrong."}]}}
+    with pytest.raises(getattr(http, expected)):
+        FreshBooksClient().classify(response, body)
