@@ -27,6 +27,9 @@ from mlconnector.contract import (
 from mlconnector.http import AuditContext, NotFound, Rejected
 
 RECORD_TYPES = ("invoice", "payment", "client", "bill", "bill_vendor", "expense")
+# Keys enrichment attaches (related records, included lines): left out of the version, so a record
+# from a list page and the same record fetched and enriched compare equal.
+ATTACHED_KEYS = frozenset({"invoice", "category", "vendor", "lines"})
 ACTIONS = ("create", "update", "delete")
 
 
@@ -166,7 +169,7 @@ class FreshBooks(Integration):
         return Enriched(
             record_type=record_type,
             record=record,
-            version=hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest(),
+            version=_version(record),
             updated=str(record.get("updated") or record.get("updated_at") or ""),
             invoice_number=_invoice_number(record_type, record),
             counterparty=_counterparty(record_type, record),
@@ -178,6 +181,11 @@ class FreshBooks(Integration):
         from integrations.freshbooks.polling import pull
 
         return pull(self, since, audit)
+
+
+def _version(record: dict) -> str:
+    own = {k: v for k, v in record.items() if k not in ATTACHED_KEYS}
+    return hashlib.sha256(json.dumps(own, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _amount(record_type: str, record: dict) -> tuple[Decimal | None, str]:

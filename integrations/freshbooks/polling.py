@@ -70,21 +70,22 @@ def poll_connection(connection_id: int) -> str:
 
 
 def _feed(conn, integration, pulled: PulledRecord, wanted: set[str], now) -> int:
-    # List pages lack the related records enrichment attaches, so compare modification times (the
-    # content hash only when a record has none); processing fetches the full record as for a webhook.
+    # The version leaves out what enrichment attaches, so a list-page record compares equal to the
+    # fetched one; an older modification time means the webhook path already has something newer.
     enriched = integration.enrich_record(pulled.record_type, pulled.record)
     seen = SourceRecord.objects.filter(
         connection=conn, record_type=pulled.record_type, object_id=pulled.object_id
     ).first()
     if seen is not None and (
-        (enriched.updated and seen.updated and enriched.updated <= seen.updated) or seen.version == enriched.version
+        seen.version == enriched.version or (enriched.updated and seen.updated and enriched.updated < seen.updated)
     ):
         return 0
     event_type = f"{pulled.record_type}.{'update' if seen else 'create'}"
     if event_type not in wanted:
         return 0
-    marker = enriched.updated or enriched.version
-    key = hashlib.sha256(f"{conn.pk}\x00poll\x00{pulled.record_type}\x00{pulled.object_id}\x00{marker}".encode())
+    key = hashlib.sha256(
+        f"{conn.pk}\x00poll\x00{pulled.record_type}\x00{pulled.object_id}\x00{enriched.version}".encode()
+    )
     key = key.hexdigest()
     InboundEvent.objects.bulk_create(
         [
