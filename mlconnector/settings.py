@@ -290,6 +290,11 @@ FRESHBOOKS_SCOPES = env_list(
         "user:expenses:read",
     ],
 )
+# Webhooks registered for every FreshBooks connection, on top of what its tenant's integrations
+# consume, so the audit trail shows the books' activity as soon as FreshBooks is connected.
+FRESHBOOKS_WEBHOOK_EVENTS = env_list(
+    "FRESHBOOKS_WEBHOOK_EVENTS", ["invoice.create", "invoice.update", "payment.create"]
+)
 # The polling backstop: how far back each sweep re-reads (FreshBooks filters by day, and
 # reportedly not everywhere), and how often it runs.
 FRESHBOOKS_POLL_OVERLAP_SECONDS = int(os.environ.get("FRESHBOOKS_POLL_OVERLAP_SECONDS", str(36 * 60 * 60)))

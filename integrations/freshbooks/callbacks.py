@@ -35,8 +35,8 @@ def webhook_uri(conn: Connection) -> str:
     return f"{settings.MLCONNECTOR_PUBLIC_URL}/hooks/{PROVIDER}/{conn.endpoint_key}/"
 
 
-def needed_events(conn: Connection) -> set[str]:
-    """Events this FreshBooks connection must deliver: what the tenant's other connections consume."""
+def consumed_events(conn: Connection) -> set[str]:
+    """Events the tenant's other connections consume (what must reach them)."""
     produces = registry.get(PROVIDER).produces
     wanted: set[str] = set()
     for other in (
@@ -49,6 +49,13 @@ def needed_events(conn: Connection) -> set[str]:
         except LookupError:
             continue
     return wanted & produces
+
+
+def needed_events(conn: Connection) -> set[str]:
+    """Webhooks to register: what is consumed, plus a baseline (FRESHBOOKS_WEBHOOK_EVENTS) so the
+    audit trail shows the books' activity from the moment FreshBooks is connected."""
+    produces = registry.get(PROVIDER).produces
+    return consumed_events(conn) | (set(settings.FRESHBOOKS_WEBHOOK_EVENTS) & produces)
 
 
 @receiver(connection_activated)

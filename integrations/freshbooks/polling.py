@@ -46,12 +46,12 @@ def pull(integration, since, audit: AuditContext):
 
 
 def poll_connection(connection_id: int) -> str:
-    from integrations.freshbooks.callbacks import needed_events
+    from integrations.freshbooks.callbacks import consumed_events
 
     conn = Connection.objects.filter(pk=connection_id, status=Connection.Status.ACTIVE).first()
     if conn is None or not conn.config.get("account_id"):
         return "not active"
-    wanted = needed_events(conn)
+    wanted = consumed_events(conn)
     if not wanted:
         return "nothing consumes FreshBooks events"
     integration = conn.integration
