@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 
 from django_q.tasks import async_task
 
@@ -27,7 +28,11 @@ def send_later(url: str, body: bytes | str, headers: dict[str, str]) -> None:
     if isinstance(body, bytes):
         body = body.decode("utf-8")
     row = SandboxObject.objects.create(
-        provider="sandbox", account=_outbox_account(), kind="outbox", object_id="pending", data={"url": url},
+        provider="sandbox",
+        account=_outbox_account(),
+        kind="outbox",
+        object_id="pending",
+        data={"url": url},
         secret=json.dumps({"body": body, "headers": headers}),
     )
     async_task("integrations.sandbox.delivery.send_outbox", row.pk, task_name="sandbox-webhook")
