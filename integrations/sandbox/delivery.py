@@ -31,7 +31,7 @@ def send_later(url: str, body: bytes | str, headers: dict[str, str]) -> None:
         provider="sandbox",
         account=_outbox_account(),
         kind="outbox",
-        object_id="pending",
+        object_id=uuid.uuid4().hex,
         data={"url": url},
         secret=json.dumps({"body": body, "headers": headers}),
     )
