@@ -323,6 +323,10 @@ class ApiClient:
             return
         raise RateLimited(f"{self.provider} asked us to wait {wait:.0f}s", retry_after=wait)
 
+    def refresh_now(self) -> None:
+        """Refresh the access token now (proactive refresh); marks the connection on failure."""
+        self._refresh()
+
     def _refresh(self) -> None:
         seen = self.connection.credentials_version if self.connection is not None else 0
         try:

@@ -18,7 +18,7 @@ def refresh_expiring(window_minutes: int = 30) -> str:
         if not client.can_refresh():
             continue
         try:
-            client._refresh()
+            client.refresh_now()
         except ProviderError:
             failed += 1
         else:

@@ -228,3 +228,24 @@ def test_two_workers_with_an_expired_token_refresh_it_once(tenant_a):
     # The sandbox saw exactly one refresh: one spent refresh token, one new one outstanding.
     refresh_tokens = SandboxToken.objects.filter(provider="freshbooks", kind="refresh")
     assert refresh_tokens.filter(used_at__isnull=False).count() == 1
+
+
+def test_test_connection_pings_freshbooks_with_the_stored_token(demo, tenant_a, admin_a, viewer_a):
+    client = client_for(admin_a)
+    connect_freshbooks(client)
+    conn = Connection.objects.get(provider="freshbooks")
+    page = client.post(f"/connections/{conn.pk}/test/", follow=True)
+    assert b"Test passed" in page.content and b"owner@demo-books.example" in page.content
+    faults.add("freshbooks", status=503, match="/users/me", times=5)
+    page = client_for(viewer_a).post(f"/connections/{conn.pk}/test/", follow=True)
+    assert b"Test failed" in page.content
+
+
+def test_proactive_refresh_renews_tokens_before_they_expire(tenant_a):
+    from mlconnector.connections.tasks import refresh_expiring
+
+    source = sandbox_source(tenant_a)
+    Connection.objects.filter(pk=source.pk).update(token_expires_at=timezone.now() + timedelta(minutes=5))
+    assert refresh_expiring() == "refreshed 1, failed 0"
+    source.refresh_from_db()
+    assert source.token_expires_at > timezone.now() + timedelta(hours=11)
