@@ -21,13 +21,14 @@ import os
 import platform
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,15 +54,18 @@ _INHERITED_PREFIXES = ("MLCONNECTOR_", "DATABASE_URL", "REDIS_URL", "DJANGO_", "
 
 
 def django_side(command: str) -> None:
-    """`setup`: migrate and create the fixtures; `count`: print the number of stored InboundEvents."""
+    """`setup`: migrate and create the fixtures; `count:LOW-HIGH`: InboundEvents with LOW <= object_id < HIGH."""
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
     from mlconnector.webhooks.models import InboundEvent
 
-    if command == "count":
-        print(json.dumps({"inbound_events": InboundEvent.objects.count()}))
+    if command.startswith("count:"):
+        # Object ids are fixed-width decimal strings here, so a string range is a numeric range.
+        low, high = command.removeprefix("count:").split("-")
+        stored = InboundEvent.objects.filter(object_id__gte=low, object_id__lt=high).count()
+        print(json.dumps({"inbound_events": stored}))
         return
     from django.core.management import call_command
     from django.utils import timezone
@@ -113,7 +117,12 @@ def sign(fields: list[tuple[str, str]], verifier: str) -> str:
     return base64.b64encode(hmac.new(verifier.encode(), message, hashlib.sha256).digest()).decode()
 
 
-def write_requests(path: Path, endpoint_key: str, count: int) -> None:
+# Each inserting app gets its own object_id range, so the rows each one stored can be counted apart.
+OBJECT_ID_BASE = {"ours": 1_000_000, "naive": 5_000_000}
+OBJECT_ID_SPAN = 4_000_000
+
+
+def write_requests(path: Path, endpoint_key: str, count: int, base: int) -> None:
     """One "path<TAB>signature<TAB>body" line per request; every object_id differs, so each is an insert."""
     hook_path = f"/hooks/freshbooks/{endpoint_key}/"
     with path.open("w") as out:
@@ -121,7 +130,7 @@ def write_requests(path: Path, endpoint_key: str, count: int) -> None:
             event = EVENTS[i % len(EVENTS)]
             fields = [
                 ("name", event),
-                ("object_id", str(1_000_000 + i)),
+                ("object_id", str(base + i)),
                 ("account_id", ACCOUNT_ID),
                 ("business_id", "6543"),
                 ("identity_id", "1234"),
@@ -170,9 +179,9 @@ def ensure_wrk() -> str | None:
     return None
 
 
-def run_wrk(wrk: str, port: int, data: Path, first: int, seconds: float, connections: int, threads: int) -> Load:
+def run_wrk(wrk: str, port: int, data: Path, first: int, seconds: int, connections: int, threads: int) -> Load:
     env = {**os.environ, "BENCH_REQUESTS": str(data), "BENCH_FIRST": str(first), "BENCH_THREADS": str(threads)}
-    cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(LUA)]
+    cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA)]
     out = subprocess.run([*cmd, f"http://127.0.0.1:{port}/"], env=env, capture_output=True, text=True)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)
     if out.returncode != 0 or line is None:
@@ -267,7 +276,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(app: str, env: dict[str, str], args: argparse.Namespace, port: int) -> Iterator[subprocess.Popen]:
+def gunicorn(app: str, env: dict[str, str], args: argparse.Namespace) -> Iterator[int]:
+    """Serve `app` on a free port until the block ends; yields the port."""
+    port = free_port()
     cmd = [GUNICORN, *gunicorn_args(args), "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT), app]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
     try:
@@ -286,9 +297,7 @@ def gunicorn(app: str, env: dict[str, str], args: argparse.Namespace, port: int)
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn serving {app} did not answer within 60 s")
             time.sleep(0.2)
-        # Let the second worker finish importing Django before the warm-up starts.
-        time.sleep(1.5)
-        yield proc
+        yield port
     finally:
         proc.terminate()  # graceful: workers finish the request in hand, so the row count is final
         try:
@@ -298,76 +307,133 @@ def gunicorn(app: str, env: dict[str, str], args: argparse.Namespace, port: int)
             proc.wait()
 
 
-# --- one measurement -------------------------------------------------------------------------
+# --- one backend: every app served side by side, measured in alternating rounds ----------------
 
 
 @dataclass
-class Measured:
+class AppRun:
     app: str
-    load: Load
-    warm_ok: int = 0
-    warm_sent: int = 0
+    port: int
+    data: Path
+    first: int = 0  # the next pre-generated request this app has not been sent (inserting apps)
+    warm: list[Load] = field(default_factory=list)
+    rounds: list[Load] = field(default_factory=list)
     stored: int | None = None
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def inserts(self) -> bool:
+        return self.app != "bare"
 
-@dataclass
-class Cursor:
-    """The first pre-generated request not yet sent to an app that inserts (ours, naive)."""
+    @property
+    def rate(self) -> float:
+        return statistics.median(r.rate for r in self.rounds)
 
-    value: int = 0
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(r.p50_ms for r in self.rounds)
+
+    @property
+    def p99_ms(self) -> float:
+        return statistics.median(r.p99_ms for r in self.rounds)
 
 
-def measure(app_name: str, env: dict[str, str], data: Path, cursor: Cursor, args, wrk: str | None) -> Measured:
-    module, settings_module = APPS[app_name]
-    app_env = {**env, "DJANGO_SETTINGS_MODULE": settings_module}
-    inserts = app_name != "bare"
-    before = call_django(env, "count")["inbound_events"] if inserts else 0
+def load(run: AppRun, seconds: int, args: argparse.Namespace, wrk: str | None) -> Load:
     # The bare app stores nothing, so it replays from the start; the others never reuse a request.
-    first = cursor.value if inserts else 0
+    first = run.first if run.inserts else 0
+    if wrk:
+        result = run_wrk(wrk, run.port, run.data, first, seconds, args.connections, args.threads)
+    else:
+        result = run_python_load(run.port, run.data, first, seconds, args.connections)
+    if run.inserts:
+        run.first = result.next_first
+    return result
 
-    def load(seconds: float, first: int) -> Load:
-        if wrk:
-            return run_wrk(wrk, port, data, first, seconds, args.connections, args.threads)
-        return run_python_load(port, data, first, seconds, args.connections)
 
-    port = free_port()
-    with gunicorn(module, app_env, args, port):
-        warm = load(args.warmup, first)
-        result = load(args.duration, warm.next_first)
-    m = Measured(app_name, result, warm_ok=warm.ok, warm_sent=warm.sent)
-    if inserts:
-        cursor.value = result.next_first
-    for phase in (warm, result):
+def measure_backend(env: dict[str, str], var_dir: Path, args: argparse.Namespace, wrk: str | None) -> dict[str, AppRun]:
+    endpoint_key = call_django(env, "setup")["endpoint_key"]
+    apps = ["bare", "ours", *(["naive"] if args.naive else [])]
+    files = {}
+    for app in apps:
+        if app != "bare":
+            files[app] = var_dir / f"requests-{app}.tsv"
+            write_requests(files[app], endpoint_key, args.requests, OBJECT_ID_BASE[app])
+    files["bare"] = files["ours"]  # the bare app gets exactly the requests ours gets
+    with ExitStack() as servers:
+        runs = {}
+        for app in apps:
+            module, settings_module = APPS[app]
+            port = servers.enter_context(gunicorn(module, {**env, "DJANGO_SETTINGS_MODULE": settings_module}, args))
+            runs[app] = AppRun(app, port, files[app])
+        # Every worker imports its app on first use; the warm-up absorbs that and fills caches.
+        for run in runs.values():
+            run.warm.append(load(run, args.warmup, args, wrk))
+        # Rounds alternate the apps, so a slow spell on the machine hits all of them alike.
+        for n in range(args.rounds):
+            for run in runs.values():
+                run.rounds.append(load(run, args.duration, args, wrk))
+            line = "  ".join(f"{a} {r.rounds[-1].rate:6.0f}/s" for a, r in runs.items())
+            print(f"  round {n + 1}: {line}  ratio {runs['ours'].rounds[-1].rate / runs['bare'].rounds[-1].rate:.2f}")
+    # The servers have stopped gracefully, so every request they accepted is finished.
+    for run in runs.values():
+        check(run, env)
+    return runs
+
+
+def check(run: AppRun, env: dict[str, str]) -> None:
+    phases = run.warm + run.rounds
+    for phase in phases:
         if phase.other_status:
-            m.problems.append(f"{phase.other_status} responses were not 200")
+            run.problems.append(f"{phase.other_status} responses were not 200")
         if phase.socket_errors:
-            m.problems.append(f"{phase.socket_errors} socket errors/timeouts")
-        if inserts and phase.wrapped:
-            m.problems.append("ran out of distinct requests (raise --requests): duplicates were sent")
-    if inserts:
-        m.stored = call_django(env, "count")["inbound_events"] - before
-        acked = warm.ok + result.ok
-        if m.stored < acked:
-            m.problems.append(f"LOST: {acked} acknowledged but only {m.stored} stored")
-        elif m.stored > warm.sent + result.sent:
-            m.problems.append(f"{m.stored} stored but only {warm.sent + result.sent} sent")
-    return m
+            run.problems.append(f"{phase.socket_errors} socket errors/timeouts")
+        if run.inserts and phase.wrapped:
+            run.problems.append("ran out of distinct requests (raise --requests): duplicates were sent")
+    if not run.inserts:
+        return
+    base = OBJECT_ID_BASE[run.app]
+    run.stored = call_django(env, f"count:{base}-{base + OBJECT_ID_SPAN}")["inbound_events"]
+    acked, sent = sum(p.ok for p in phases), sum(p.sent for p in phases)
+    if run.stored < acked:
+        run.problems.append(f"LOST: {acked} acknowledged but only {run.stored} stored")
+    elif run.stored > sent:
+        run.problems.append(f"{run.stored} stored but only {sent} sent")
 
 
-def describe(m: Measured) -> str:
-    r = m.load
+def paired_ratio(run: AppRun, bare: AppRun) -> float:
+    """Median of the per-round ratios: each pair ran seconds apart, in the same conditions."""
+    return statistics.median(r.rate / b.rate if b.rate else 0.0 for r, b in zip(run.rounds, bare.rounds, strict=True))
+
+
+def describe(run: AppRun) -> str:
+    rates = [r.rate for r in run.rounds]
     text = (
-        f"  {m.app:>5}: {r.rate:8.0f} acks/s  ({r.ok} x 200 in {r.duration_s:.1f} s)  "
-        f"p50 {r.p50_ms:6.2f} ms  p90 {r.p90_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms"
+        f"  {run.app:>5}: {run.rate:6.0f} acks/s median of {len(rates)} (min {min(rates):.0f}, max {max(rates):.0f})"
+        f"  p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms"
     )
-    if m.stored is not None:
-        acked = m.warm_ok + r.ok
-        sent = m.warm_sent + r.sent
-        text += f"\n         stored {m.stored} InboundEvents for {acked} acks (warm-up included), {sent} sent"
-    for problem in m.problems:
+    if run.stored is not None:
+        phases = run.warm + run.rounds
+        acked, sent = sum(p.ok for p in phases), sum(p.sent for p in phases)
+        text += f"\n         stored {run.stored} InboundEvents for {acked} acks (warm-ups included), {sent} sent"
+    for problem in dict.fromkeys(run.problems):
         text += f"\n         PROBLEM: {problem}"
     return text
+
+
+def machine_busy(seconds: float = 1.0) -> float:
+    """The share of CPU time spent by anything while the bench is idle: other work skews the ratios."""
+    try:
+
+        def sample() -> tuple[int, int]:
+            values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+            return values[3] + values[4], sum(values)
+
+        idle0, total0 = sample()
+        time.sleep(seconds)
+        idle1, total1 = sample()
+        return 1 - (idle1 - idle0) / max(1, total1 - total0)
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 # --- backends --------------------------------------------------------------------------------
@@ -452,8 +518,9 @@ def versions(wrk: str | None, args) -> str:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--backends", default="sqlite,postgres", help="comma-separated: sqlite,postgres")
-    p.add_argument("--duration", type=float, default=12.0, help="measured seconds per app")
-    p.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per app (not measured)")
+    p.add_argument("--duration", type=int, default=5, help="measured seconds per app and round (wrk: whole seconds)")
+    p.add_argument("--rounds", type=int, default=3, help="measured rounds, each app once per round")
+    p.add_argument("--warmup", type=int, default=3, help="warm-up seconds per app (not measured)")
     p.add_argument("--connections", type=int, default=8, help="concurrent connections (wrk -c)")
     p.add_argument("--threads", type=int, default=1, help="wrk threads: one leaves the servers most of the CPU")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers (default: one per CPU)")
@@ -463,7 +530,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--requests", type=int, default=120_000, help="distinct signed requests to pre-generate")
     p.add_argument("--no-naive", dest="naive", action="store_false", help="skip the naive Django-view baseline")
     p.add_argument("--pg-admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
-    p.add_argument("--django", choices=["setup", "count"], help=argparse.SUPPRESS)
+    p.add_argument("--django", help=argparse.SUPPRESS)  # setup | count:LOW-HIGH, run in a child process
     args = p.parse_args()
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     return args
@@ -478,47 +545,46 @@ def main() -> int:
     print(versions(wrk, args))
     print(f"gunicorn: {' '.join(gunicorn_args(args))} (same for every app)")
     loadgen = f"wrk -t{args.threads} -c{args.connections}" if wrk else f"python asyncio, {args.connections} conns"
+    conn_note = "one request per connection (sync workers close it)" if args.threads_per_worker <= 1 else "keep-alive"
     print(
-        f"load: {loadgen}, {args.warmup:g} s warm-up + {args.duration:g} s measured per app; "
-        + ("one request per connection (sync workers close it)\n" if args.threads_per_worker <= 1 else "keep-alive\n")
+        f"load: {loadgen}, {conn_note}; per app {args.warmup} s warm-up, then {args.rounds} rounds of "
+        f"{args.duration} s alternating the apps; acks/s and p99 are medians over the rounds, "
+        "ratio is the median of the per-round ratios\n"
     )
     rows = []
     for name in args.backends:
         print(f"[{name}]", flush=True)
+        busy = machine_busy()
+        if busy > 0.10:
+            print(f"  WARNING: the machine was {busy:.0%} busy before the run; other work skews the numbers")
         with backend(name, args) as ready:
             if ready is None:
-                rows.append((name, None, None, None))
+                rows.append((name, None))
                 continue
-            env, var_dir = ready
-            endpoint_key = call_django(env, "setup")["endpoint_key"]
-            data = var_dir / "requests.tsv"
-            write_requests(data, endpoint_key, args.requests)
-            cursor = Cursor()
-            apps = ["bare", "ours", *(["naive"] if args.naive else [])]
-            results = {}
-            for app in apps:
-                results[app] = measure(app, env, data, cursor, args, wrk)
-                print(describe(results[app]), flush=True)
-            rows.append((name, results["bare"], results["ours"], results.get("naive")))
+            runs = measure_backend(*ready, args, wrk)
+        for run in runs.values():
+            print(describe(run), flush=True)
+        rows.append((name, runs))
         print()
 
     header = "backend  | ours acks/s | bare acks/s | ratio | ours p99 ms | bare p99 ms | target | pass | naive ratio"
     print(header)
     print("-" * len(header))
     failed = False
-    for name, bare, ours, naive in rows:
-        if bare is None or ours is None:
+    for name, runs in rows:
+        if runs is None:
             print(f"{name:<8} | skipped")
             failed = True
             continue
-        ratio = ours.load.rate / bare.load.rate if bare.load.rate else 0.0
+        bare, ours, naive = runs["bare"], runs["ours"], runs.get("naive")
+        ratio = paired_ratio(ours, bare)
         target = TARGETS[name]
         ok = ratio >= target and not (ours.problems or bare.problems)
         failed |= not ok
-        naive_ratio = f"{naive.load.rate / bare.load.rate:.2f}" if naive and bare.load.rate else "-"
+        naive_ratio = f"{paired_ratio(naive, bare):.2f}" if naive is not None else "-"
         print(
-            f"{name:<8} | {ours.load.rate:11.0f} | {bare.load.rate:11.0f} | {ratio:5.2f} | {ours.load.p99_ms:11.2f} | "
-            f"{bare.load.p99_ms:11.2f} | {target:6.2f} | {'yes' if ok else 'NO':<4} | {naive_ratio}"
+            f"{name:<8} | {ours.rate:11.0f} | {bare.rate:11.0f} | {ratio:5.2f} | {ours.p99_ms:11.2f} | "
+            f"{bare.p99_ms:11.2f} | {target:6.2f} | {'yes' if ok else 'NO':<4} | {naive_ratio}"
         )
     return 1 if failed else 0
 
