@@ -7,6 +7,7 @@ Registration is explicit: an app in INSTALLED_APPS whose AppConfig subclasses In
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -109,7 +110,7 @@ class PulledRecord:
     record: dict[str, Any]
 
 
-class Integration:
+class Integration(ABC):
     provider: ClassVar[str] = ""
     label: ClassVar[str] = ""
     auth_kind: ClassVar[str] = "oauth2"  # "oauth2" or "token"
@@ -124,13 +125,14 @@ class Integration:
     def consumes(cls) -> frozenset[str]:
         return frozenset(cls.sync_handlers)
 
+    @abstractmethod
     def client(self, audit: AuditContext | None = None) -> ApiClient:
-        raise NotImplementedError
+        """The provider's ApiClient, bound to this connection."""
 
     # Health ---------------------------------------------------------------------------------
+    @abstractmethod
     def check(self, audit: AuditContext | None = None) -> str:
         """A cheap authenticated call; returns a human sentence, raises ProviderError."""
-        raise NotImplementedError
 
     def describe(self, record_type: str) -> list[dict[str, Any]]:
         """Fields (or live columns) of a record type, for mapping editors."""
@@ -151,10 +153,16 @@ class Integration:
         raise BadSignature(f"{cls.provider} does not accept webhooks")
 
     def enrich(self, event_type: str, object_id: str, audit: AuditContext) -> Enriched:
-        raise NotImplementedError
+        """Fetch the full record behind an event (sources only)."""
+        from mlconnector.http import Rejected
+
+        raise Rejected(f"{self.provider} is not an event source")
 
     def enrich_record(self, record_type: str, record: dict[str, Any]) -> Enriched:
-        raise NotImplementedError
+        """Describe a record already in hand (sources only)."""
+        from mlconnector.http import Rejected
+
+        raise Rejected(f"{self.provider} is not an event source")
 
     def pull(self, since, audit: AuditContext) -> Iterable[PulledRecord]:
         return []

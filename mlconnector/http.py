@@ -185,9 +185,9 @@ class ApiClient:
         self.session = session or build_session()
 
     # --- hooks for providers ----------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        raise NotImplementedError
+    # Providers define `base_url` (usually a property reading settings, so tests can point it
+    # at the sandbox); paths passed to request() are joined onto it.
+    base_url: str = ""
 
     def auth_headers(self) -> dict[str, str]:
         """Credentials, attached at the last moment before each attempt."""

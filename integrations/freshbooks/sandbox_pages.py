@@ -160,8 +160,7 @@ class ConsoleForm(forms.Form):
                 attrs = self.fields[name].widget.attrs
                 attrs.update({"aria-invalid": "true", "aria-describedby": f"{self[name].auto_id}-error"})
 
-    def save(self) -> tuple[str, list[Change]]:
-        raise NotImplementedError
+    # Each console form defines save() -> (message, changes) to apply itself to the fake's state.
 
 
 def _choices(account: SandboxAccount, kind: str, label) -> list[tuple[str, str]]:
