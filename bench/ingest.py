@@ -528,6 +528,12 @@ def parse_args() -> argparse.Namespace:
         "--threads-per-worker", type=int, default=1, help="over 1: gthread workers with this many threads (Procfile)"
     )
     p.add_argument("--requests", type=int, default=120_000, help="distinct signed requests to pre-generate")
+    p.add_argument(
+        "--loadgen",
+        choices=["wrk", "python"],
+        default="wrk",
+        help="python: the asyncio fallback (it shares the CPU with the servers, so ratios come out higher)",
+    )
     p.add_argument("--no-naive", dest="naive", action="store_false", help="skip the naive Django-view baseline")
     p.add_argument("--pg-admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--django", help=argparse.SUPPRESS)  # setup | count:LOW-HIGH, run in a child process
@@ -541,7 +547,7 @@ def main() -> int:
     if args.django:
         django_side(args.django)
         return 0
-    wrk = ensure_wrk()
+    wrk = ensure_wrk() if args.loadgen == "wrk" else None
     print(versions(wrk, args))
     print(f"gunicorn: {' '.join(gunicorn_args(args))} (same for every app)")
     loadgen = f"wrk -t{args.threads} -c{args.connections}" if wrk else f"python asyncio, {args.connections} conns"
