@@ -256,7 +256,12 @@ class ApiClient:
                 refreshed = True
             send_headers = {"Accept": "application/json", **(headers or {})}
             if authenticate:
-                send_headers.update(self.auth_headers())
+                try:
+                    send_headers.update(self.auth_headers())
+                except Unauthorized as exc:  # nothing stored to authenticate with
+                    exc.needs_reconnect = True
+                    self._needs_reconnect(str(exc))
+                    raise
             started = time.monotonic()
             response = None
             payload: Any = None
@@ -278,6 +283,8 @@ class ApiClient:
                 last_error = Unavailable(f"timed out: {exc.__class__.__name__}")
             except requests.ConnectionError as exc:
                 last_error = Unavailable(f"connection failed: {exc.__class__.__name__}")
+            except requests.RequestException as exc:  # broken chunking, bad encoding, ...
+                last_error = Unavailable(f"request failed: {exc.__class__.__name__}")
             except ProviderError as exc:
                 last_error = exc
             else:
@@ -291,7 +298,7 @@ class ApiClient:
                 self._refresh()
                 refreshed = True
                 continue
-            if isinstance(last_error, Unauthorized):
+            if isinstance(last_error, Unauthorized) and authenticate:
                 last_error.needs_reconnect = True
                 self._needs_reconnect(str(last_error))
                 raise last_error

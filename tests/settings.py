@@ -6,7 +6,9 @@ import tempfile
 os.environ.setdefault("MLCONNECTOR_VAR_DIR", os.path.join(tempfile.gettempdir(), "mlconnector-test-var"))
 os.environ.setdefault("MLCONNECTOR_ENCRYPTION_KEY", "test-encryption-key-not-secret-0000000000")
 # Every log line of the run also goes to a file, so a test can grep what was really written.
-os.environ.setdefault("MLCONNECTOR_LOG_FILE", os.path.join(tempfile.gettempdir(), f"mlconnector-test-{os.getpid()}.log"))
+os.environ.setdefault(
+    "MLCONNECTOR_LOG_FILE", os.path.join(tempfile.gettempdir(), f"mlconnector-test-{os.getpid()}.log")
+)
 os.environ.setdefault("MLCONNECTOR_SECRET_KEY", "test-secret-key-not-secret-000000000000000000000")
 
 from mlconnector.settings import *  # noqa: E402,F403

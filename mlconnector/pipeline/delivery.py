@@ -18,7 +18,7 @@ from django.utils import timezone
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
 from mlconnector.connections.models import Connection
-from mlconnector.connections.services import note_error, note_success
+from mlconnector.connections.services import mark_needs_reconnect, note_error, note_success
 from mlconnector.contract import UnknownProvider, registry
 from mlconnector.http import AuditContext, ProviderError, Rejected, Unavailable
 from mlconnector.pipeline.backoff import gives_up, retry_delay
@@ -57,7 +57,9 @@ def deliver(delivery_id: int) -> str:
         return _fail(delivery, Rejected(f"no integration installed for {conn.provider}"))
     except ProviderError as exc:
         if exc.needs_reconnect:
+            # The client marks the connection; make sure, or the parked delivery would never resume.
             conn.refresh_from_db(fields=["status"])
+            mark_needs_reconnect(conn, str(exc))
             return _wait(delivery, f"{conn.provider} needs reconnecting: {exc}")
         return _retry_or_fail(delivery, exc)
     except Exception as exc:  # noqa: BLE001 - a bug must not lose the delivery; it retries, then waits for replay

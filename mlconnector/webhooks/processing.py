@@ -20,6 +20,7 @@ from django.utils import timezone
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
 from mlconnector.connections.models import Connection
+from mlconnector.connections.services import mark_needs_reconnect
 from mlconnector.contract import Enriched, registry
 from mlconnector.http import AuditContext, ProviderError, Unavailable
 from mlconnector.pipeline.backoff import gives_up, retry_delay
@@ -78,6 +79,8 @@ def process_inbound(event_id: int) -> str:
             enriched = integration.enrich(event.event_type, event.object_id, audit)
     except ProviderError as exc:
         if exc.needs_reconnect:
+            source.refresh_from_db(fields=["status"])
+            mark_needs_reconnect(source, str(exc))
             return _wait(event, f"{source.provider} needs reconnecting: {exc}")
         return _retry_or_fail(event, exc)
     except Exception as exc:  # noqa: BLE001 - never lose the event to a bug; retry, then wait for replay

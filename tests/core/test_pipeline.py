@@ -220,3 +220,11 @@ def test_disconnecting_a_target_fails_its_unfinished_deliveries_visibly(source, 
     services.set_status(sink, Connection.Status.DISCONNECTED)
     delivery = Delivery.objects.get()
     assert delivery.status == "failed" and "disconnected" in delivery.last_error
+
+
+def test_a_target_with_no_stored_credentials_is_marked_and_its_delivery_waits(source, sink):
+    Connection.objects.filter(pk=sink.pk).update(credentials={})
+    process_inbound(stored_event(source).pk)
+    sink.refresh_from_db()
+    assert sink.status == "needs_reconnect"
+    assert Delivery.objects.get().status == "waiting"

@@ -462,8 +462,14 @@ def test_our_client_retries_a_single_5xx_on_a_read(conn):
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [(429, "RateLimited"), (503, "Unavailable"), (403, "Forbidden"), (401, "Unauthorized"), (200, "Rejected"),
-     (400, "Rejected")],
+    [
+        (429, "RateLimited"),
+        (503, "Unavailable"),
+        (403, "Forbidden"),
+        (401, "Unauthorized"),
+        (200, "Rejected"),
+        (400, "Rejected"),
+    ],
 )
 def test_it_lets_the_http_status_decide_before_the_error_envelope(status, expected):
     import requests

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from mlconnector.contract import Integration, SyncResult
-from mlconnector.http import ApiClient
+from mlconnector.http import ApiClient, Unauthorized
 from mlconnector.pipeline.models import RecordLink
 
 
@@ -23,7 +23,10 @@ class SinkClient(ApiClient):
         return settings.MLCONNECTOR_SANDBOX_URL + "/testsink"
 
     def auth_headers(self):
-        return {"Authorization": f"Bearer {self.connection.secrets().get('api_key', '')}"}
+        key = self.connection.secrets().get("api_key")
+        if not key:
+            raise Unauthorized("no API key stored for the sink", needs_reconnect=True)
+        return {"Authorization": f"Bearer {key}"}
 
     def remote_id(self, response, data):
         return str((data or {}).get("id") or "")
