@@ -9,6 +9,21 @@ from mlconnector.tenants.models import Membership
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _release_test_database(django_db_setup, django_db_blocker):
+    """Close sessions other threads left open (the live server's), so the test database can be dropped."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_process_state(settings):
     """Caches that live in process memory must not leak between tests."""

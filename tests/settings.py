@@ -30,6 +30,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 Q_CLUSTER = {**Q_CLUSTER, "sync": os.environ.get("MLCONNECTOR_Q_SYNC", "1") == "1"}
 MLCONNECTOR_MAX_INLINE_WAIT = 0.5
 
+# The live server thread would otherwise keep a connection open and block dropping the test database.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so real worker processes started by the tests share the database.
     DATABASES["default"]["TEST"] = {
