@@ -62,9 +62,12 @@ def django_side(command: str) -> None:
     from mlconnector.webhooks.models import InboundEvent
 
     if command.startswith("count:"):
-        # Object ids are fixed-width decimal strings here, so a string range is a numeric range.
-        low, high = command.removeprefix("count:").split("-")
-        stored = InboundEvent.objects.filter(object_id__gte=low, object_id__lt=high).count()
+        from django.db.models import BigIntegerField
+        from django.db.models.functions import Cast
+
+        low, high = (int(n) for n in command.removeprefix("count:").split("-"))
+        numeric = InboundEvent.objects.annotate(n=Cast("object_id", BigIntegerField()))
+        stored = numeric.filter(n__gte=low, n__lt=high).count()
         print(json.dumps({"inbound_events": stored}))
         return
     from django.core.management import call_command
