@@ -22,6 +22,7 @@ from mlconnector.http import AuditContext, ProviderError
 from mlconnector.pipeline.resume import waiting_counts
 from mlconnector.tenants.middleware import switch_tenant
 from mlconnector.tenants.models import Tenant, can_edit
+from mlconnector.webhooks.models import InboundEvent
 
 
 def _require_admin(request, tenant=None) -> None:
@@ -49,10 +50,13 @@ def home(request):
     if tenant is not None:
         for conn in Connection.objects.for_tenant(tenant).exclude(status=Connection.Status.DISCONNECTED):
             connections.append({"conn": conn, "waiting": waiting_counts(conn)})
+    recent = InboundEvent.objects.for_tenant(tenant).select_related("connection")[:10] if tenant is not None else []
     providers = [
         {"provider": cls.provider, "label": cls.label, "oauth": hasattr(cls, "oauth_spec")} for cls in registry.all()
     ]
-    return render(request, "connections/home.html", {"connections": connections, "providers": providers})
+    return render(
+        request, "connections/home.html", {"connections": connections, "providers": providers, "recent": recent}
+    )
 
 
 @login_required

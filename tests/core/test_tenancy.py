@@ -45,6 +45,11 @@ def test_home_shows_each_persona_only_their_tenant(world, personas):
     assert b"Books B" in page and b"Books A" not in page
 
 
+def test_home_lists_recent_events_of_the_tenant_only(world, personas):
+    assert SECRET_INVOICE.encode() in client_for(personas["viewer_a"]).get("/").content
+    assert SECRET_INVOICE.encode() not in client_for(personas["admin_b"]).get("/").content
+
+
 def test_anonymous_visitors_are_sent_to_sign_in(world):
     from django.test import Client
 
