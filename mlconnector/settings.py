@@ -131,6 +131,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("MLCONNECTOR_SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
+            # Reopening the file (and re-running the PRAGMAs, and checkpointing the WAL when the
+            # last connection closes) cost more than the webhook insert itself.
+            "CONN_MAX_AGE": 600,
             "OPTIONS": {
                 # WAL lets the web process read while the worker writes; IMMEDIATE transactions
                 # take the write lock up front so two writers queue instead of deadlocking.

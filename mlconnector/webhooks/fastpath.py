@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from mlconnector.webhooks.receiver import Reply, receive, too_large
 
@@ -56,10 +57,15 @@ def make_hooks_app():
 
 
 def _recycle_connections() -> None:
-    # What Django's request_started/finished signals do: drop broken or too-old connections.
-    # (Inside an atomic block, i.e. a test's transaction, there is nothing to recycle.)
-    if not connection.in_atomic_block:
-        close_old_connections()
+    """Drop a connection that is too old or saw an error, as Django's request signals would, but
+    without arming its per-request health check: that SELECT 1 was a tenth of the ack's time on
+    PostgreSQL, and store.insert_events reconnects once when the server dropped the connection.
+    (Inside an atomic block, i.e. a test's transaction, there is nothing to recycle.)"""
+    if connection.in_atomic_block or connection.connection is None:
+        return
+    expired = connection.close_at is not None and time.monotonic() >= connection.close_at
+    if expired or connection.errors_occurred or connection.get_autocommit() is False:
+        connection.close()
 
 
 def _handle(environ, provider: str, endpoint_key: str, limit: int) -> Reply:

@@ -20,6 +20,7 @@ from mlconnector.audit.redaction import redact_headers
 from mlconnector.contract import BadSignature, MalformedWebhook, WebhookRequest, registry
 from mlconnector.webhooks import endpoints
 from mlconnector.webhooks.models import InboundEvent
+from mlconnector.webhooks.store import insert_events
 
 log = logging.getLogger("mlconnector.webhooks")
 
@@ -79,7 +80,7 @@ def receive(provider: str, endpoint_key: str, body: bytes, headers: dict[str, st
         for event in events
     ]
     # ON CONFLICT DO NOTHING: a redelivery of an event still waiting to be processed is a no-op.
-    InboundEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    insert_events(rows)
     return Reply(200, b"ok")
 
 

@@ -139,3 +139,48 @@ def test_it_serves_the_same_receiver_on_the_lean_wsgi_path(conn):
     assert status.startswith("401")
     status, _ = wsgi_call("/hooks/freshbooks/nope/", body, {})
     assert status.startswith("404")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_reconnects_once_when_the_database_dropped_the_connection():
+    from unittest import mock
+
+    from django.db import OperationalError, connection
+
+    from mlconnector.webhooks import store
+
+    conn = connection_with_callbacks()
+    body = webhook_body(object_id="31337")
+    real_cursor = connection.cursor
+    calls = {"n": 0}
+
+    def flaky_cursor(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_cursor(*args, **kwargs)
+
+    with mock.patch.object(connection, "cursor", side_effect=flaky_cursor):
+        from django.utils import timezone
+
+        from mlconnector.webhooks.models import InboundEvent as Event
+
+        now = timezone.now()
+        store.insert_events(
+            [
+                Event(
+                    tenant_id=conn.tenant_id,
+                    connection_id=conn.pk,
+                    provider="freshbooks",
+                    event_type="invoice.create",
+                    object_id="31337",
+                    dedupe_key="k-31337",
+                    raw_body=body,
+                    headers={},
+                    next_attempt_at=now,
+                    received_at=now,
+                )
+            ]
+        )
+    assert calls["n"] == 2
+    assert InboundEvent.objects.filter(object_id="31337").count() == 1
