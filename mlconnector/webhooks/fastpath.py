@@ -6,7 +6,7 @@ import logging
 import time
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from mlconnector.webhooks.receiver import Reply, receive, too_large
 
@@ -61,11 +61,11 @@ def _recycle_connections() -> None:
     without arming its per-request health check: that SELECT 1 was a tenth of the ack's time on
     PostgreSQL, and store.insert_events reconnects once when the server dropped the connection.
     (Inside an atomic block, i.e. a test's transaction, there is nothing to recycle.)"""
-    if connection.in_atomic_block or connection.connection is None:
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.connection is None or conn.in_atomic_block:
         return
-    expired = connection.close_at is not None and time.monotonic() >= connection.close_at
-    if expired or connection.errors_occurred or connection.get_autocommit() is False:
-        connection.close()
+    if conn.errors_occurred or (conn.close_at is not None and time.monotonic() >= conn.close_at):
+        conn.close()
 
 
 def _handle(environ, provider: str, endpoint_key: str, limit: int) -> Reply:

@@ -27,7 +27,7 @@ class InboundEvent(TenantOwned):
 
     connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="events")
     provider = models.CharField(max_length=32)
-    source = models.CharField(max_length=16, choices=Source.choices, default=Source.WEBHOOK)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.WEBHOOK, db_default=Source.WEBHOOK)
     event_type = models.CharField(max_length=64)
     object_id = models.CharField(max_length=64)
     account_id = models.CharField(max_length=64, blank=True, default="")
@@ -37,18 +37,20 @@ class InboundEvent(TenantOwned):
     raw_body = EncryptedBytesField(null=True, blank=True)
     headers = models.JSONField(default=dict, blank=True)  # redacted
     payload = EncryptedJSONField(null=True, blank=True)  # the enriched record
-    version = models.CharField(max_length=64, blank=True, default="")
+    version = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # Columns the receiver does not write carry database defaults (db_default), so its INSERT
+    # names only what varies per webhook (see webhooks/store.py).
     # Plain columns for search and lists (no secrets: identifiers and names).
-    invoice_number = models.CharField(max_length=64, blank=True, default="")
-    counterparty = models.CharField(max_length=200, blank=True, default="")
+    invoice_number = models.CharField(max_length=64, blank=True, default="", db_default="")
+    counterparty = models.CharField(max_length=200, blank=True, default="", db_default="")
     amount = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
-    currency = models.CharField(max_length=3, blank=True, default="")
-    attempts = models.PositiveIntegerField(default=0)
-    worker_deaths = models.PositiveIntegerField(default=0)
+    currency = models.CharField(max_length=3, blank=True, default="", db_default="")
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
+    worker_deaths = models.PositiveIntegerField(default=0, db_default=0)
     next_attempt_at = models.DateTimeField(db_index=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True, default="")
+    last_error = models.TextField(blank=True, default="", db_default="")
     received_at = models.DateTimeField(db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 

@@ -19,8 +19,7 @@ from mlconnector.audit.recording import record
 from mlconnector.audit.redaction import redact_headers
 from mlconnector.contract import BadSignature, MalformedWebhook, WebhookRequest, registry
 from mlconnector.webhooks import endpoints
-from mlconnector.webhooks.models import InboundEvent
-from mlconnector.webhooks.store import insert_events
+from mlconnector.webhooks.store import NewEvent, insert_events
 
 log = logging.getLogger("mlconnector.webhooks")
 
@@ -60,27 +59,26 @@ def receive(provider: str, endpoint_key: str, body: bytes, headers: dict[str, st
         return Reply(401, b"invalid signature")
 
     now = timezone.now()
-    kept = redact_headers({k: v for k, v in headers.items() if k in KEPT_HEADERS})
-    rows = [
-        InboundEvent(
-            tenant_id=endpoint.tenant_id,
-            connection_id=endpoint.connection_id,
-            provider=provider,
-            source=InboundEvent.Source.WEBHOOK,
-            event_type=event.event_type[:64],
-            object_id=str(event.object_id)[:64],
-            account_id=str(event.account_id)[:64],
-            dedupe_key=event.dedupe_key or dedupe_key(endpoint.connection_id, body),
-            status=InboundEvent.Status.RECEIVED,
-            raw_body=body,
-            headers=kept,
-            next_attempt_at=now,
-            received_at=now,
-        )
-        for event in events
-    ]
+    # Only headers worth keeping, and none of them carries a secret (the signature is not kept).
+    kept = {k: v for k, v in headers.items() if k in KEPT_HEADERS}
     # ON CONFLICT DO NOTHING: a redelivery of an event still waiting to be processed is a no-op.
-    insert_events(rows)
+    insert_events(
+        [
+            NewEvent(
+                tenant_id=endpoint.tenant_id,
+                connection_id=endpoint.connection_id,
+                provider=provider,
+                event_type=event.event_type[:64],
+                object_id=str(event.object_id)[:64],
+                account_id=str(event.account_id)[:64],
+                dedupe_key=event.dedupe_key or dedupe_key(endpoint.connection_id, body),
+                raw_body=body,
+                headers=kept,
+                received_at=now,
+            )
+            for event in events
+        ]
+    )
     return Reply(200, b"ok")
 
 

@@ -163,21 +163,19 @@ def test_it_reconnects_once_when_the_database_dropped_the_connection():
     with mock.patch.object(connection, "cursor", side_effect=flaky_cursor):
         from django.utils import timezone
 
-        from mlconnector.webhooks.models import InboundEvent as Event
-
         now = timezone.now()
         store.insert_events(
             [
-                Event(
+                store.NewEvent(
                     tenant_id=conn.tenant_id,
                     connection_id=conn.pk,
                     provider="freshbooks",
                     event_type="invoice.create",
                     object_id="31337",
+                    account_id="ACC1",
                     dedupe_key="k-31337",
                     raw_body=body,
                     headers={},
-                    next_attempt_at=now,
                     received_at=now,
                 )
             ]
