@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
@@ -19,18 +18,11 @@ from integrations.freshbooks.sandbox import seed_demo
 from integrations.freshbooks.sandbox_state import KINDS, PROVIDER, business, issue_tokens, rows
 from integrations.sandbox import delivery, tokens
 from integrations.sandbox.models import SandboxObject
+from tests.freshbooks.vendor import spec
 
 CALLBACKS = "/sandbox/freshbooks/api/events/account/DEMO01/events/callbacks"
 ACCOUNTING = "/sandbox/freshbooks/api/accounting/account/DEMO01"
 HOOK = "https://hooks.example.test/freshbooks/abc"
-SPECS = Path(settings.BASE_DIR).parent / "shared" / "specs" / "freshbooks"
-
-
-def spec(name: str) -> dict:
-    path = SPECS / name
-    if not path.exists():
-        pytest.skip(f"vendor fixture {name} is not available here")
-    return json.loads(path.read_text())
 
 
 @pytest.fixture

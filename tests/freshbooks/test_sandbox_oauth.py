@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -18,18 +16,11 @@ from integrations.freshbooks.sandbox_state import PROVIDER, issue_tokens
 from integrations.sandbox import faults, tokens
 from integrations.sandbox.models import SandboxFault, SandboxToken
 from mlconnector.connections.oauth import redirect_uri
+from tests.freshbooks.vendor import spec
 
 AUTHORIZE = "/sandbox/freshbooks/auth/oauth/authorize"
 TOKEN = "/sandbox/freshbooks/api/auth/oauth/token"
 ME = "/sandbox/freshbooks/api/auth/api/v1/users/me"
-SPECS = Path(settings.BASE_DIR).parent / "shared" / "specs" / "freshbooks"
-
-
-def spec(name: str) -> dict:
-    path = SPECS / name
-    if not path.exists():
-        pytest.skip(f"vendor fixture {name} is not available here")
-    return json.loads(path.read_text())
 
 
 @pytest.fixture
