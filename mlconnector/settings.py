@@ -250,6 +250,8 @@ MLCONNECTOR_SANDBOX = env_bool("MLCONNECTOR_SANDBOX", not PRODUCTION)
 MLCONNECTOR_SANDBOX_URL = os.environ.get("MLCONNECTOR_SANDBOX_URL", MLCONNECTOR_PUBLIC_URL + "/sandbox").rstrip("/")
 
 MLCONNECTOR_WEBHOOK_MAX_BYTES = int(os.environ.get("MLCONNECTOR_WEBHOOK_MAX_BYTES", str(64 * 1024)))
+# Rejected webhooks get an audit row each, up to this many per endpoint and minute (then a log line).
+MLCONNECTOR_REJECTED_AUDIT_PER_MINUTE = int(os.environ.get("MLCONNECTOR_REJECTED_AUDIT_PER_MINUTE", "60"))
 # Retries: exponential backoff with full jitter, capped, until the horizon (>= 24 h) has passed;
 # MAX_ATTEMPTS is only a safety valve, the horizon is what normally ends retrying.
 MLCONNECTOR_RETRY_BASE_SECONDS = float(os.environ.get("MLCONNECTOR_RETRY_BASE_SECONDS", "30"))

@@ -34,9 +34,12 @@ def _fresh_process_state(settings):
     _keyring_for.cache_clear()
     if settings.REDIS_URL:
         # Redis outlives the test's database transaction: start every test with no rate-limit state.
+        from django.core.cache import cache
+
         from mlconnector.ratelimit import limiter
 
         limiter().reset()
+        cache.clear()
     yield
     endpoints.clear()
     _keyring_for.cache_clear()

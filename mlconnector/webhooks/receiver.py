@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -110,6 +111,12 @@ def _verify(integration, endpoint, request, provider, endpoint_key):
 def _reject(endpoint, provider: str, status: int, reason: str, headers: dict[str, str]) -> None:
     from mlconnector.tenants.models import Tenant
 
+    # Anyone can POST garbage: past a per-minute budget per endpoint, rejections are only logged,
+    # so a flood cannot fill the audit trail (or the disk) with rows.
+    scope = f"{provider}:{endpoint.connection_id if endpoint else 'unknown'}"
+    if not _within_audit_budget(scope):
+        log.warning("webhook rejected (audit budget spent for %s): %s %s", scope, status, reason)
+        return
     tenant = Tenant(pk=endpoint.tenant_id) if endpoint else None
     record(
         AuditRecord.Kind.WEBHOOK_REJECTED,
@@ -120,3 +127,15 @@ def _reject(endpoint, provider: str, status: int, reason: str, headers: dict[str
         message=reason,
         payload={"headers": redact_headers(headers)},
     )
+
+
+def _within_audit_budget(scope: str) -> bool:
+    from django.core.cache import cache
+
+    key = f"mlc:rejected:{scope}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        return True
+    return count <= settings.MLCONNECTOR_REJECTED_AUDIT_PER_MINUTE

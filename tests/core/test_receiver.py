@@ -182,3 +182,14 @@ def test_it_reconnects_once_when_the_database_dropped_the_connection():
         )
     assert calls["n"] == 2
     assert InboundEvent.objects.filter(object_id="31337").count() == 1
+
+
+def test_a_flood_of_bad_webhooks_cannot_fill_the_audit_trail(conn, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.MLCONNECTOR_REJECTED_AUDIT_PER_MINUTE = 3
+    for _ in range(10):
+        assert post_webhook(Client(), conn, webhook_body(), signature="forged").status_code == 401
+    assert AuditRecord.objects.filter(kind=AuditRecord.Kind.WEBHOOK_REJECTED).count() == 3
+    assert not InboundEvent.objects.exists()
