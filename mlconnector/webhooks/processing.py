@@ -54,7 +54,8 @@ def process_inbound(event_id: int) -> str:
             connection=source,
             outcome=AuditRecord.Outcome.OK,
             created_at=event.received_at,
-            message=f"{event.event_type} {event.object_id} verified and stored",
+            message=f"{event.event_type} {event.object_id} "
+            + ("verified and stored" if event.source == event.Source.WEBHOOK else "found by the polling backstop"),
             payload={"headers": event.headers},
         )
     if source.status != Connection.Status.ACTIVE:
