@@ -22,6 +22,7 @@ class FreshBooksCallback(TenantOwned):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "FreshBooks webhook callback"
         constraints = [models.UniqueConstraint(fields=["connection", "callback_id"], name="fb_callback_once")]
 
     def __str__(self) -> str:

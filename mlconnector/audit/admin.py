@@ -11,19 +11,7 @@ from mlconnector.audit.models import AuditRecord
 @admin.register(AuditRecord, site=admin_site)
 class AuditRecordAdmin(TenantScopedAdmin):
     editable = False
-    list_display = [
-        "created_at",
-        "kind",
-        "outcome",
-        "provider",
-        "event_type",
-        "object_id",
-        "invoice_number",
-        "status_code",
-        "duration_ms",
-        "short_message",
-        "replay_link",
-    ]
+    list_display = ["when", "kind", "outcome", "provider", "record", "status_code", "short_message", "replay_link"]
     list_filter = ["kind", "outcome", "provider", "event_type", ("tenant", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "created_at"
     search_fields = ["object_id", "invoice_number", "remote_id", "event_type", "message"]
@@ -47,6 +35,16 @@ class AuditRecordAdmin(TenantScopedAdmin):
         "remote_id",
         "message",
     ]
+
+    @admin.display(description="When (UTC)", ordering="created_at")
+    def when(self, obj):
+        # Exact to the second: the operator lines this up with provider logs.
+        return obj.created_at.strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="Record")
+    def record(self, obj):
+        parts = [obj.event_type, f"#{obj.invoice_number}" if obj.invoice_number else obj.object_id]
+        return " ".join(p for p in parts if p) or "—"
 
     @admin.display(description="Message")
     def short_message(self, obj):

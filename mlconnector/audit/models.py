@@ -13,7 +13,6 @@ class AuditRecord(models.Model):
     class Kind(models.TextChoices):
         WEBHOOK_ACCEPTED = "webhook.accepted", "Webhook accepted"
         WEBHOOK_REJECTED = "webhook.rejected", "Webhook rejected"
-        WEBHOOK_DUPLICATE = "webhook.duplicate", "Webhook redelivered (no-op)"
         HANDSHAKE = "webhook.handshake", "Webhook handshake"
         EVENT_ENRICHED = "event.enriched", "Event enriched"
         EVENT_DUPLICATE = "event.duplicate", "Event unchanged (no-op)"

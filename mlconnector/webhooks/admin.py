@@ -22,6 +22,40 @@ class DeliveryInline(admin.TabularInline):
         return False
 
 
+class TimelineInline(admin.TabularInline):
+    """The event's story, oldest first: received, enriched, every call and delivery attempt."""
+
+    from mlconnector.audit.models import AuditRecord
+
+    model = AuditRecord
+    fk_name = "event"
+    extra = 0
+    can_delete = False
+    ordering = ["created_at", "id"]
+    verbose_name = "timeline entry"
+    verbose_name_plural = "timeline"
+    fields = [
+        "created_at",
+        "kind",
+        "outcome",
+        "provider",
+        "method",
+        "url",
+        "status_code",
+        "duration_ms",
+        "remote_id",
+        "message",
+    ]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(InboundEvent, site=admin_site)
 class InboundEventAdmin(TenantScopedAdmin):
     editable = False
@@ -44,7 +78,7 @@ class InboundEventAdmin(TenantScopedAdmin):
     list_select_related = ["tenant"]
     exclude = ["raw_body", "payload"]
     readonly_fields = [f.name for f in InboundEvent._meta.fields if f.name not in ("raw_body", "payload")] + ["record"]
-    inlines = [DeliveryInline]
+    inlines = [DeliveryInline, TimelineInline]
     export_fields = [
         "id",
         "tenant__name",

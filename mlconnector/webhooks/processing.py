@@ -20,7 +20,7 @@ from django.utils import timezone
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
 from mlconnector.connections.models import Connection
-from mlconnector.connections.services import mark_needs_reconnect
+from mlconnector.connections.services import mark_needs_reconnect, note_success
 from mlconnector.contract import Enriched, registry
 from mlconnector.http import AuditContext, ProviderError, Unavailable
 from mlconnector.pipeline.backoff import gives_up, retry_delay
@@ -88,6 +88,7 @@ def process_inbound(event_id: int) -> str:
         log.exception("processing event %s crashed", event.pk)
         return _retry_or_fail(event, Unavailable(f"internal error: {exc.__class__.__name__}: {exc}"))
 
+    note_success(source)
     return _fan_out(event, source, enriched)
 
 

@@ -268,3 +268,12 @@ def test_the_task_queue_admin_is_for_superusers_only(personas):
 
 def test_a_delivery_for_tenant_a_is_invisible_to_tenant_b_tasks(world, tenant_b):
     assert not Delivery.objects.for_tenant(tenant_b).filter(pk=world["a"]["delivery"].pk).exists()
+
+
+def test_the_event_page_tells_its_story_in_order(world, personas):
+    from tests.factories import AuditRecordFactory
+
+    event = world["a"]["event"]
+    AuditRecordFactory(tenant=event.tenant, event=event, kind="event.enriched", message="fetched invoice 42")
+    page = client_for(personas["viewer_a"]).get(reverse("admin:webhooks_inboundevent_change", args=[event.pk]))
+    assert page.status_code == 200 and b"fetched invoice 42" in page.content and b"Timeline" in page.content
