@@ -115,3 +115,22 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
             raise PermissionDenied("You are not an admin of that tenant.")
         super().save_model(request, obj, form, change)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """An inline anyone who can see the parent row may read (our roles, not Django's model perms)."""
+
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return self.admin_site.has_permission(request)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

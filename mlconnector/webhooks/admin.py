@@ -3,34 +3,25 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from mlconnector.admin_site import TenantScopedAdmin, admin_site, is_tenant_admin
+from mlconnector.admin_site import ReadOnlyInline, TenantScopedAdmin, admin_site, is_tenant_admin
+from mlconnector.audit.models import AuditRecord
+from mlconnector.pipeline.models import Delivery
 from mlconnector.pipeline.replay import replay_events
 from mlconnector.webhooks.models import InboundEvent
 
 
-class DeliveryInline(admin.TabularInline):
-    from mlconnector.pipeline.models import Delivery
-
+class DeliveryInline(ReadOnlyInline):
     model = Delivery
-    extra = 0
     fields = ["provider", "status", "attempts", "remote_id", "last_error", "succeeded_at"]
     readonly_fields = fields
-    can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class TimelineInline(admin.TabularInline):
+class TimelineInline(ReadOnlyInline):
     """The event's story, oldest first: received, enriched, every call and delivery attempt."""
-
-    from mlconnector.audit.models import AuditRecord
 
     model = AuditRecord
     fk_name = "event"
-    extra = 0
-    can_delete = False
     ordering = ["created_at", "id"]
     verbose_name = "timeline entry"
     verbose_name_plural = "timeline"
@@ -48,12 +39,6 @@ class TimelineInline(admin.TabularInline):
     ]
     readonly_fields = fields
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(InboundEvent, site=admin_site)
