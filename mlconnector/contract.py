@@ -205,9 +205,6 @@ class Registry:
     def all(self) -> list[type[Integration]]:
         return [self._by_provider[p] for p in self.providers()]
 
-    def consumers_of(self, event_type: str) -> list[str]:
-        return [p for p, cls in sorted(self._by_provider.items()) if event_type in cls.consumes()]
-
     def choices(self) -> list[tuple[str, str]]:
         return [(p, self._by_provider[p].label or p) for p in self.providers()]
 

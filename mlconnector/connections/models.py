@@ -66,10 +66,6 @@ class Connection(TenantOwned):
         except UnknownProvider:
             return self.provider
 
-    @property
-    def is_usable(self) -> bool:
-        return self.status == self.Status.ACTIVE
-
     def secrets(self) -> dict:
         """The decrypted credentials; remembered so no log line or audit row can repeat them."""
         creds = dict(self.credentials or {})
