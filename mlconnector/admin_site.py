@@ -9,10 +9,12 @@ and foreign-key choices are limited to what the user may edit.
 from __future__ import annotations
 
 import csv
+import json
 
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import HttpResponse
+from django.utils.html import format_html
 
 from mlconnector.tenants.models import Membership, Tenant
 
@@ -134,3 +136,21 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class AdminOnlyPayload:
+    """Shows a row's decrypted `payload` to admins of its tenant; everyone else sees a sentence."""
+
+    @admin.display(description="Payload")
+    def payload_shown(self, obj):
+        if obj.payload is None:
+            return "—"
+        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(obj.payload, indent=2, default=str))
+
+    @admin.display(description="Payload")
+    def payload_hidden(self, obj):
+        return "Only admins of this tenant can see payloads."
+
+    def get_readonly_fields(self, request, obj=None):
+        admin_view = obj is not None and is_tenant_admin(request.user, obj.tenant_id)
+        return [*self.readonly_fields, "payload_shown" if admin_view else "payload_hidden"]

@@ -1,15 +1,13 @@
-import json
-
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from mlconnector.admin_site import TenantScopedAdmin, admin_site, is_tenant_admin
+from mlconnector.admin_site import AdminOnlyPayload, TenantScopedAdmin, admin_site
 from mlconnector.audit.models import AuditRecord
 
 
 @admin.register(AuditRecord, site=admin_site)
-class AuditRecordAdmin(TenantScopedAdmin):
+class AuditRecordAdmin(AdminOnlyPayload, TenantScopedAdmin):
     editable = False
     list_display = ["when", "kind", "outcome", "provider", "record", "status_code", "short_message", "replay_link"]
     list_filter = ["kind", "outcome", "provider", "event_type", ("tenant", admin.RelatedOnlyFieldListFilter)]
@@ -18,7 +16,7 @@ class AuditRecordAdmin(TenantScopedAdmin):
     list_select_related = ["tenant", "delivery"]
     show_full_result_count = False
     exclude = ["payload"]
-    readonly_fields = [f.name for f in AuditRecord._meta.fields if f.name != "payload"] + ["details"]
+    readonly_fields = [f.name for f in AuditRecord._meta.fields if f.name != "payload"]
     export_fields = [
         "created_at",
         "tenant__name",
@@ -56,18 +54,3 @@ class AuditRecordAdmin(TenantScopedAdmin):
             return ""
         url = reverse("admin:pipeline_delivery_change", args=[obj.delivery_id])
         return format_html('<a href="{}">open / replay</a>', url)
-
-    @admin.display(description="Details")
-    def details(self, obj):
-        if obj.payload is None:
-            return "—"
-        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(obj.payload, indent=2, default=str))
-
-    @admin.display(description="Details")
-    def details_hidden(self, obj):
-        return "Only admins of this tenant can see payloads."
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = [f for f in self.readonly_fields if f != "details"]
-        admin_view = obj is not None and is_tenant_admin(request.user, obj.tenant_id)
-        return [*fields, "details" if admin_view else "details_hidden"]

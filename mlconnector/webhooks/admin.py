@@ -1,9 +1,6 @@
-import json
-
 from django.contrib import admin
-from django.utils.html import format_html
 
-from mlconnector.admin_site import ReadOnlyInline, TenantScopedAdmin, admin_site, is_tenant_admin
+from mlconnector.admin_site import AdminOnlyPayload, ReadOnlyInline, TenantScopedAdmin, admin_site, is_tenant_admin
 from mlconnector.audit.models import AuditRecord
 from mlconnector.pipeline.models import Delivery
 from mlconnector.pipeline.replay import replay_events
@@ -42,7 +39,7 @@ class TimelineInline(ReadOnlyInline):
 
 
 @admin.register(InboundEvent, site=admin_site)
-class InboundEventAdmin(TenantScopedAdmin):
+class InboundEventAdmin(AdminOnlyPayload, TenantScopedAdmin):
     editable = False
     list_display = [
         "id",
@@ -62,7 +59,7 @@ class InboundEventAdmin(TenantScopedAdmin):
     search_fields = ["object_id", "invoice_number", "counterparty"]
     list_select_related = ["tenant"]
     exclude = ["raw_body", "payload"]
-    readonly_fields = [f.name for f in InboundEvent._meta.fields if f.name not in ("raw_body", "payload")] + ["record"]
+    readonly_fields = [f.name for f in InboundEvent._meta.fields if f.name not in ("raw_body", "payload")]
     inlines = [DeliveryInline, TimelineInline]
     export_fields = [
         "id",
@@ -78,21 +75,6 @@ class InboundEventAdmin(TenantScopedAdmin):
         "received_at",
     ]
     actions = [*TenantScopedAdmin.actions, "reprocess"]
-
-    @admin.display(description="Record")
-    def record(self, obj):
-        if obj.payload is None:
-            return "—"
-        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(obj.payload, indent=2, default=str))
-
-    @admin.display(description="Record")
-    def record_hidden(self, obj):
-        return "Only admins of this tenant can see payloads."
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = [f for f in self.readonly_fields if f != "record"]
-        admin_view = obj is not None and is_tenant_admin(request.user, obj.tenant_id)
-        return [*fields, "record" if admin_view else "record_hidden"]
 
     @admin.action(description="Re-process selected failed or waiting events")
     def reprocess(self, request, queryset):
