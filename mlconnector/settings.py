@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "integrations.sandbox",
     # Integrations: one line each. Registration is explicit: the app's IntegrationConfig.
     "integrations.freshbooks",
+    "integrations.slack",
+    "integrations.monday",
 ]
 
 MIDDLEWARE = [
@@ -306,6 +308,35 @@ FRESHBOOKS_POLL_OVERLAP_SECONDS = int(os.environ.get("FRESHBOOKS_POLL_OVERLAP_SE
 FRESHBOOKS_POLL_MINUTES = int(os.environ.get("FRESHBOOKS_POLL_MINUTES", "15"))
 # UNCONFIRMED: FreshBooks publishes no Retry-After; wait this long after a 429 without one.
 FRESHBOOKS_DEFAULT_RETRY_AFTER = float(os.environ.get("FRESHBOOKS_DEFAULT_RETRY_AFTER", "30"))
+
+# Slack (vendors doc §3): OAuth v2 on slack.com, Web API methods under /api.
+SLACK_CLIENT_ID = os.environ.get("SLACK_CLIENT_ID", "" if PRODUCTION else "sandbox-slack-client")
+SLACK_CLIENT_SECRET = os.environ.get("SLACK_CLIENT_SECRET", "" if PRODUCTION else "sandbox-slack-client-secret")
+SLACK_AUTH_URL = os.environ.get(
+    "SLACK_AUTH_URL", "https://slack.com/oauth/v2/authorize" if PRODUCTION else f"{_SANDBOX}/slack/oauth/v2/authorize"
+)
+SLACK_API_URL = os.environ.get(
+    "SLACK_API_URL", "https://slack.com/api" if PRODUCTION else f"{_SANDBOX}/slack/api"
+).rstrip("/")
+SLACK_SCOPES = env_list("SLACK_SCOPES", ["chat:write", "chat:write.public", "channels:read", "groups:read"])
+# chat.postMessage allows "about 1 message per second per channel" (Special tier): our pacing.
+SLACK_CHANNEL_INTERVAL = float(os.environ.get("SLACK_CHANNEL_INTERVAL", "1.0"))
+# A post waits inline for its channel slot up to this long; a longer queue goes back to the pipeline.
+SLACK_MAX_PACING_WAIT = float(os.environ.get("SLACK_MAX_PACING_WAIT", "20"))
+
+# Monday.com (vendors doc §1): GraphQL on api.monday.com/v2, OAuth on auth.monday.com.
+MONDAY_CLIENT_ID = os.environ.get("MONDAY_CLIENT_ID", "" if PRODUCTION else "sandbox-monday-client")
+MONDAY_CLIENT_SECRET = os.environ.get("MONDAY_CLIENT_SECRET", "" if PRODUCTION else "sandbox-monday-client-secret")
+MONDAY_AUTH_URL = os.environ.get(
+    "MONDAY_AUTH_URL", "https://auth.monday.com" if PRODUCTION else f"{_SANDBOX}/monday/auth"
+).rstrip("/")
+# UNCONFIRMED: the newer OAuth 2.1 flow moves the token endpoint to /oauth_ms/oauth/token.
+MONDAY_TOKEN_PATH = os.environ.get("MONDAY_TOKEN_PATH", "/oauth2/token")
+MONDAY_API_URL = os.environ.get(
+    "MONDAY_API_URL", "https://api.monday.com/v2" if PRODUCTION else f"{_SANDBOX}/monday/v2"
+).rstrip("/")
+MONDAY_API_VERSION = os.environ.get("MONDAY_API_VERSION", "2026-10")
+MONDAY_SCOPES = env_list("MONDAY_SCOPES", ["me:read", "boards:read", "boards:write"])
 
 # --- Logging: one structured line per event, secrets scrubbed by a filter on every handler ----
 MLCONNECTOR_LOG_FILE = os.environ.get("MLCONNECTOR_LOG_FILE", "")

@@ -246,9 +246,23 @@ def _names(patterns, prefix=""):
             yield p.name
 
 
+def _covered_elsewhere() -> set[str]:
+    """Each area's persona tests (tests/<area>/test_personas*.py) list the views they cover."""
+    import importlib
+    import pathlib
+
+    covered: set[str] = set()
+    root = pathlib.Path(__file__).resolve().parents[1]
+    for path in root.glob("*/test_personas*.py"):
+        module = importlib.import_module(f"tests.{path.parent.name}.{path.stem}")
+        covered |= set(module.COVERED_VIEWS)
+    return covered
+
+
 def test_every_app_view_has_a_persona_test():
     names = set(_names(get_resolver().url_patterns)) - {None}
-    assert names - COVERED_VIEWS == set(), "add persona tests for these views, then list them in COVERED_VIEWS"
+    missing = names - COVERED_VIEWS - _covered_elsewhere()
+    assert missing == set(), "add persona tests for these views, then list them in that area's COVERED_VIEWS"
 
 
 def test_every_admin_model_is_tenant_scoped():
