@@ -168,6 +168,12 @@ class Integration(ABC):
         return []
 
     # Sending -----------------------------------------------------------------------------------
+    def prepare_replay(self, delivery, *, resend: bool) -> None:
+        """A person asked to replay this delivery: reset whatever per-delivery state the sync keeps
+        (e.g. Slack's failed posts) so the next attempt tries again. Never undo a success unless
+        `resend` is set."""
+        return None
+
     def sync(self, event, delivery, audit: AuditContext) -> SyncResult:
         handler_name = self.sync_handlers.get(event.event_type)
         if handler_name is None:

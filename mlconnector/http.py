@@ -50,6 +50,7 @@ class ProviderError(Exception):
         code: str = "",
         retry_after: float | None = None,
         needs_reconnect: bool = False,
+        maybe_sent: bool = False,
     ):
         super().__init__(redact_text(message))
         self.message = redact_text(message)
@@ -57,6 +58,9 @@ class ProviderError(Exception):
         self.code = code
         self.retry_after = retry_after
         self.needs_reconnect = needs_reconnect
+        # The request may have reached the provider (a read timeout, a broken response): sending it
+        # again could repeat a non-idempotent write.
+        self.maybe_sent = maybe_sent
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -279,12 +283,14 @@ class ApiClient:
                 payload = _parse_json(response)
                 self.observe(response, payload)
                 self.classify(response, payload)
+            except requests.ConnectTimeout as exc:
+                last_error = Unavailable(f"timed out connecting: {exc.__class__.__name__}")
             except requests.Timeout as exc:
-                last_error = Unavailable(f"timed out: {exc.__class__.__name__}")
+                last_error = Unavailable(f"timed out: {exc.__class__.__name__}", maybe_sent=True)
             except requests.ConnectionError as exc:
                 last_error = Unavailable(f"connection failed: {exc.__class__.__name__}")
             except requests.RequestException as exc:  # broken chunking, bad encoding, ...
-                last_error = Unavailable(f"request failed: {exc.__class__.__name__}")
+                last_error = Unavailable(f"request failed: {exc.__class__.__name__}", maybe_sent=True)
             except ProviderError as exc:
                 last_error = exc
             else:
@@ -294,7 +300,9 @@ class ApiClient:
             if last_error is None:
                 return response, payload
 
-            if isinstance(last_error, Unauthorized) and authenticate and self.can_refresh() and not refreshed:
+            # classify() sets needs_reconnect when a new token cannot help (revoked, account inactive).
+            can_retry_auth = not last_error.needs_reconnect and self.can_refresh() and not refreshed
+            if isinstance(last_error, Unauthorized) and authenticate and can_retry_auth:
                 self._refresh()
                 refreshed = True
                 continue

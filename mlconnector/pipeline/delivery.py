@@ -20,7 +20,7 @@ from mlconnector.audit.recording import record
 from mlconnector.connections.models import Connection
 from mlconnector.connections.services import mark_needs_reconnect, note_error, note_success
 from mlconnector.contract import UnknownProvider, registry
-from mlconnector.http import AuditContext, ProviderError, Rejected, Unavailable
+from mlconnector.http import AuditContext, ProviderError, RateLimited, Rejected, Unavailable
 from mlconnector.pipeline.backoff import gives_up, retry_delay
 from mlconnector.pipeline.models import Delivery
 
@@ -119,6 +119,8 @@ def _retry_or_fail(delivery: Delivery, exc: ProviderError) -> str:
     now = timezone.now()
     if not exc.retryable or gives_up(delivery.first_attempt_at, delivery.attempts, now):
         return _fail(delivery, exc)
+    if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        return _defer(delivery, exc, now)
     delay = retry_delay(delivery.attempts, exc.retry_after)
     when = now + timedelta(seconds=delay)
     _finish(delivery, status=S.RETRYING, next_attempt_at=when, last_error=str(exc), lease_until=None)
@@ -132,6 +134,34 @@ def _retry_or_fail(delivery: Delivery, exc: ProviderError) -> str:
         message=f"attempt {delivery.attempts} failed: {exc}; retrying in {delay:.0f}s",
     )
     return "retrying"
+
+
+def _defer(delivery: Delivery, exc: RateLimited, now) -> str:
+    """The provider (or our own pacing) named the time to come back: no backoff, no attempt used.
+
+    The retry horizon still applies (it counts from the first attempt), so a provider that never
+    stops refusing ends in "failed" like any other.
+    """
+    when = now + timedelta(seconds=exc.retry_after)
+    _finish(
+        delivery,
+        status=S.RETRYING,
+        next_attempt_at=when,
+        attempts=F("attempts") - 1,
+        last_error=str(exc),
+        lease_until=None,
+    )
+    delivery.attempts -= 1
+    record(
+        AuditRecord.Kind.DELIVERY,
+        delivery=delivery,
+        event=delivery.event,
+        connection=delivery.connection,
+        outcome=AuditRecord.Outcome.RETRY,
+        status_code=exc.status,
+        message=f"{exc}; trying again in {exc.retry_after:.1f}s as asked",
+    )
+    return "deferred"
 
 
 def _fail(delivery: Delivery, exc: ProviderError) -> str:

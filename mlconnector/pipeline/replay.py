@@ -56,6 +56,7 @@ def replay_deliveries(deliveries: QuerySet[Delivery], *, actor, resend: bool = F
             result.skipped.append(delivery.pk)
             continue
         result.queued.append(delivery.pk)
+        _prepare(delivery, resend=resend and delivery.status == S.SUCCEEDED)
         record(
             AuditRecord.Kind.REPLAY,
             delivery=delivery,
@@ -69,6 +70,16 @@ def replay_deliveries(deliveries: QuerySet[Delivery], *, actor, resend: bool = F
 
     enqueue_deliveries(result.queued)
     return result
+
+
+def _prepare(delivery: Delivery, *, resend: bool) -> None:
+    from mlconnector.contract import UnknownProvider, registry
+
+    try:
+        integration = registry.get(delivery.connection.provider)(delivery.connection)
+    except UnknownProvider:
+        return
+    integration.prepare_replay(delivery, resend=resend)
 
 
 def replay_events(events: QuerySet[InboundEvent], *, actor) -> ReplayResult:

@@ -228,3 +228,12 @@ def test_a_target_with_no_stored_credentials_is_marked_and_its_delivery_waits(so
     sink.refresh_from_db()
     assert sink.status == "needs_reconnect"
     assert Delivery.objects.get().status == "waiting"
+
+
+def test_a_named_wait_is_kept_exactly_and_uses_no_attempt(source, sink):
+    faults.add("testsink", status=429, headers={"Retry-After": "2"}, match="/effects")
+    process_inbound(stored_event(source).pk)
+    delivery = Delivery.objects.get()
+    assert delivery.status == "retrying" and delivery.attempts == 0
+    wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+    assert 1.0 < wait <= 2.0
