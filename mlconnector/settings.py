@@ -284,6 +284,10 @@ FRESHBOOKS_AUTH_URL = os.environ.get(
 FRESHBOOKS_API_URL = os.environ.get(
     "FRESHBOOKS_API_URL", "https://api.freshbooks.com" if PRODUCTION else f"{_SANDBOX}/freshbooks/api"
 ).rstrip("/")
+# Where people open a record (messages link back to it); the sandbox console in the demo.
+FRESHBOOKS_WEB_URL = os.environ.get(
+    "FRESHBOOKS_WEB_URL", "https://my.freshbooks.com" if PRODUCTION else f"{_SANDBOX}/freshbooks/"
+)
 FRESHBOOKS_SCOPES = env_list(
     "FRESHBOOKS_SCOPES",
     [
@@ -323,6 +327,8 @@ SLACK_SCOPES = env_list("SLACK_SCOPES", ["chat:write", "chat:write.public", "cha
 SLACK_CHANNEL_INTERVAL = float(os.environ.get("SLACK_CHANNEL_INTERVAL", "1.0"))
 # A post waits inline for its channel slot up to this long; a longer queue goes back to the pipeline.
 SLACK_MAX_PACING_WAIT = float(os.environ.get("SLACK_MAX_PACING_WAIT", "20"))
+# Added to the interval so network jitter never lands two posts inside Slack's window.
+SLACK_PACING_MARGIN = float(os.environ.get("SLACK_PACING_MARGIN", "0.03"))
 
 # Monday.com (vendors doc §1): GraphQL on api.monday.com/v2, OAuth on auth.monday.com.
 MONDAY_CLIENT_ID = os.environ.get("MONDAY_CLIENT_ID", "" if PRODUCTION else "sandbox-monday-client")

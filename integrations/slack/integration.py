@@ -1,20 +1,56 @@
-"""Slack: FreshBooks events become messages in the channels the tenant's routing rules choose."""
+"""Slack: FreshBooks events become messages in the channels the tenant's routing rules choose.
+
+What syncs: invoice created/updated, payment received, bill posted/updated, expense
+created/updated — each to every channel whose rule matches (posting.py), as Block Kit with a plain
+fallback (messages.py). Onboarding is Slack's OAuth v2 install (oauth.py); auth.test is the ping.
+"""
 
 from __future__ import annotations
 
+from integrations.slack.client import SlackClient
+from integrations.slack.models import EVENT_CHOICES
 from mlconnector.contract import Integration
+from mlconnector.http import AuditContext
 
 
 class Slack(Integration):
     provider = "slack"
     label = "Slack"
     auth_kind = "oauth2"
-    sync_handlers = {}
+    sync_handlers = {event: "post" for event, _ in EVENT_CHOICES}
 
-    def client(self, audit=None):
-        from integrations.slack.client import SlackClient
-
+    def client(self, audit: AuditContext | None = None) -> SlackClient:
         return SlackClient(self.connection, audit=audit)
 
-    def check(self, audit=None) -> str:
-        raise NotImplementedError
+    # --- onboarding -----------------------------------------------------------------------------
+    @classmethod
+    def oauth_spec(cls):
+        from integrations.slack.oauth import spec
+
+        return spec()
+
+    @classmethod
+    def complete_oauth(cls, request, *, tenant, token, reconnect):
+        from integrations.slack.oauth import complete_oauth
+
+        return complete_oauth(request, tenant=tenant, token=token, reconnect=reconnect)
+
+    def check(self, audit: AuditContext | None = None) -> str:
+        data = self.client(audit).auth_test()
+        return f"Signed in to {data.get('team') or 'Slack'} as {data.get('user') or 'the bot'}."
+
+    def describe(self, record_type: str = "channels") -> list[dict]:
+        from integrations.slack.channels import known_channels
+
+        return known_channels(self.connection)
+
+    # --- sending --------------------------------------------------------------------------------
+    def post(self, event, delivery, audit):
+        from integrations.slack.posting import post_delivery
+
+        return post_delivery(self, event, delivery, audit)
+
+    def prepare_replay(self, delivery, *, resend: bool) -> None:
+        from integrations.slack.posting import prepare_replay
+
+        prepare_replay(delivery, resend=resend)

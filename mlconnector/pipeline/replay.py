@@ -33,7 +33,11 @@ class ReplayResult:
         return text
 
 
-def replay_deliveries(deliveries: QuerySet[Delivery], *, actor, resend: bool = False) -> ReplayResult:
+def replay_deliveries(
+    deliveries: QuerySet[Delivery], *, actor, resend: bool = False, prepare: bool = True
+) -> ReplayResult:
+    """Queue deliveries again. `prepare=False` when the caller already chose exactly what to redo
+    (e.g. one Slack post of several), so the integration does not reset the rest."""
     result = ReplayResult()
     allowed = REPLAYABLE + ([S.SUCCEEDED] if resend else [])
     now = timezone.now()
@@ -41,6 +45,9 @@ def replay_deliveries(deliveries: QuerySet[Delivery], *, actor, resend: bool = F
         if delivery.status not in allowed:
             result.skipped.append(delivery.pk)
             continue
+        if prepare:
+            # Before the delivery becomes due, so a dispatcher cannot run it with stale state.
+            _prepare(delivery, resend=resend and delivery.status == S.SUCCEEDED)
         updated = Delivery.objects.filter(pk=delivery.pk, status=delivery.status).update(
             status=S.PENDING,
             next_attempt_at=now,
@@ -56,7 +63,6 @@ def replay_deliveries(deliveries: QuerySet[Delivery], *, actor, resend: bool = F
             result.skipped.append(delivery.pk)
             continue
         result.queued.append(delivery.pk)
-        _prepare(delivery, resend=resend and delivery.status == S.SUCCEEDED)
         record(
             AuditRecord.Kind.REPLAY,
             delivery=delivery,

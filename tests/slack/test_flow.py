@@ -1,0 +1,174 @@
+"""FreshBooks → Slack end to end through both sandboxes: routing, revocation, pacing, replay."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from integrations.freshbooks.sandbox import seed_demo
+from integrations.freshbooks.sandbox_state import rows
+from integrations.sandbox import faults
+from integrations.sandbox.models import SandboxAccount
+from integrations.slack import sandbox_state as slack_sandbox
+from integrations.slack.models import SlackPost
+from mlconnector.connections.models import Connection
+from mlconnector.pipeline import dispatcher
+from mlconnector.pipeline.models import Delivery
+from mlconnector.pipeline.replay import replay_deliveries
+from mlconnector.ratelimit import limiter
+from mlconnector.webhooks.models import InboundEvent
+from tests.conftest import client_for
+from tests.freshbooks.test_flow import CONSOLE, connect_freshbooks, create_invoice
+from tests.slack.helpers import connect_slack, demo_rules, slack_connection, texts
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(db, tenant_a, admin_a, settings):
+    settings.SLACK_CHANNEL_INTERVAL = 0.05  # keep the suite fast; pacing itself is tested below
+    settings.SLACK_PACING_MARGIN = 0.0
+    settings.SANDBOX_SLACK_CHANNEL_INTERVAL = 0.05
+    seed_demo()
+    slack_sandbox.ensure_workspace()
+    client = client_for(admin_a)
+    page = connect_slack(client)
+    assert b"Slack connected: " in page.content
+    connect_freshbooks(client)
+    demo_rules(tenant_a)
+    return client
+
+
+def drain() -> None:
+    for _ in range(5):
+        dispatcher.tick()
+
+
+def create(kind: str, **fields) -> None:
+    """Use the sandbox FreshBooks console, as a person would."""
+    response = Client().post(f"{CONSOLE}/{kind}/", {f"{kind}-{k}": v for k, v in fields.items()})
+    assert response.status_code in (200, 302), response.content[:300]
+
+
+def category_id(name: str) -> str:
+    account = SandboxAccount.objects.get(provider="freshbooks", key="DEMO01")
+    return next(str(r.data["id"]) for r in rows(account, "category") if r.data["category"] == name)
+
+
+def test_connecting_slack_stores_the_bot_token_encrypted_and_lists_channels(world, tenant_a):
+    conn = slack_connection(tenant_a)
+    assert conn.status == "active" and conn.external_account_id == slack_sandbox.TEAM_ID
+    assert conn.secrets()["access_token"].startswith("xoxe.xoxb-") and conn.secrets()["refresh_token"]
+    names = {c["name"] for c in conn.config["channels"]}
+    assert {"accounting", "exec-alerts", "accounting-team"} <= names and "old-finance" not in names
+    assert conn.token_expires_at is not None
+
+
+def test_an_invoice_over_5000_goes_to_exec_alerts_and_accounting_once_each(world):
+    create_invoice("6000.00")
+    drain()
+    assert len(texts("exec-alerts")) == 1 and len(texts("accounting")) == 1
+    assert "6,000.00 USD" in texts("exec-alerts")[0] and "Northwind Traders" in texts("exec-alerts")[0]
+    message = slack_sandbox.messages("exec-alerts")[0]
+    assert message["blocks"][0]["type"] == "header"
+    posts = SlackPost.objects.all()
+    assert {p.channel_name for p in posts} == {"exec-alerts", "accounting"}
+    assert all(p.status == "posted" and p.ts and p.rule_name and p.source_payload for p in posts)
+    assert Delivery.objects.get(provider="slack").status == "succeeded"
+    # A redelivered webhook or a second dispatch posts nothing more.
+    drain()
+    assert len(texts("exec-alerts")) == 1 and len(texts("accounting")) == 1
+
+
+def test_a_small_invoice_only_goes_to_accounting(world):
+    create_invoice("120.00")
+    drain()
+    assert texts("exec-alerts") == [] and len(texts("accounting")) == 1
+
+
+def test_an_expense_in_an_excluded_category_posts_nothing_and_a_bill_goes_to_accounting_team(world):
+    create("expense", vendor="Office party", amount="80.00", categoryid=category_id("Internal"), date="2026-11-20")
+    create("expense", vendor="Airline", amount="450.00", categoryid=category_id("Travel"), date="2026-11-20")
+    create("bill", vendor_name="Initech Supplies", amount="990.00", currency_code="USD", due_date="2026-12-20")
+    drain()
+    assert [t for t in texts("accounting") if "Office party" in t] == []
+    assert len([t for t in texts("accounting") if "Airline" in t]) == 1
+    assert len(texts("accounting-team")) == 1 and "Initech Supplies" in texts("accounting-team")[0]
+    internal = InboundEvent.objects.get(event_type="expense.create", counterparty="Office party")
+    delivery = Delivery.objects.get(event=internal)
+    assert delivery.status == "succeeded" and not SlackPost.objects.filter(event=internal).exists()
+
+
+def test_revoking_the_token_parks_deliveries_and_reconnecting_drains_them_once(world, tenant_a):
+    slack_sandbox.revoke_tokens()
+    create_invoice("7000.00")
+    create_invoice("80.00")
+    drain()
+    conn = slack_connection(tenant_a)
+    assert conn.status == Connection.Status.NEEDS_RECONNECT and "revoked" in conn.last_error
+    assert Delivery.objects.filter(provider="slack", status="waiting").count() == 2
+    assert texts("accounting") == []
+
+    connect_slack(world, query=f"?connection={conn.pk}")
+    drain()
+    assert slack_connection(tenant_a).status == "active"
+    assert Delivery.objects.filter(provider="slack", status="succeeded").count() == 2
+    assert len(texts("accounting")) == 2 and len(texts("exec-alerts")) == 1
+    drain()
+    assert len(texts("accounting")) == 2
+
+
+def test_an_archived_channel_fails_that_post_only_and_a_replay_sends_just_the_missing_one(world):
+    slack_sandbox.set_archived("exec-alerts", True)
+    create_invoice("9000.00")
+    drain()
+    delivery = Delivery.objects.get(provider="slack")
+    assert delivery.status == "failed" and "exec-alerts" in delivery.last_error and "archived" in delivery.last_error
+    assert len(texts("accounting")) == 1
+    post = SlackPost.objects.get(channel_name="exec-alerts")
+    assert post.status == "failed"
+
+    slack_sandbox.set_archived("exec-alerts", False)
+    replay_deliveries(Delivery.objects.filter(pk=delivery.pk), actor=None)
+    drain()
+    assert len(texts("exec-alerts")) == 1 and len(texts("accounting")) == 1
+    assert Delivery.objects.get(pk=delivery.pk).status == "succeeded"
+    # A bulk replay of what already succeeded sends nothing.
+    result = replay_deliveries(Delivery.objects.filter(provider="slack"), actor=None)
+    assert result.queued == [] and len(texts("accounting")) == 1
+
+
+def test_a_read_timeout_is_not_posted_twice_but_waits_for_a_person(world):
+    faults.add("slack", "timeout", match="chat.postMessage")
+    create_invoice("100.00")
+    drain()
+    post = SlackPost.objects.get()
+    assert post.status == "uncertain" and "may have been posted" in post.last_error
+    delivery = Delivery.objects.get(provider="slack")
+    assert delivery.status == "failed"
+    replay_deliveries(Delivery.objects.filter(pk=delivery.pk), actor=None)
+    drain()
+    assert SlackPost.objects.get().status == "uncertain"  # a plain replay does not guess
+    response = world.post(f"/slack/posts/{post.pk}/replay/")
+    assert response.status_code == 302
+    drain()
+    assert SlackPost.objects.get().status == "posted" and len(texts("accounting")) == 1
+
+
+def test_a_rate_limited_post_waits_exactly_as_asked_and_is_not_lost(world):
+    faults.add(
+        "slack",
+        status=429,
+        match="chat.postMessage",
+        headers={"Retry-After": "1"},
+        body={"ok": False, "error": "ratelimited"},
+    )
+    create_invoice("100.00")
+    drain()
+    delivery = Delivery.objects.get(provider="slack")
+    assert delivery.status == "retrying" and delivery.attempts == 0
+    assert SlackPost.objects.get().status == "pending"
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.created_at)
+    limiter().reset()  # the second has passed (without sleeping through it here)
+    drain()
+    assert Delivery.objects.get(pk=delivery.pk).status == "succeeded" and len(texts("accounting")) == 1
