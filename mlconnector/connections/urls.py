@@ -1,12 +1,13 @@
 from django.urls import path
 
-from mlconnector.connections import views
+from mlconnector.connections import token_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("tenants/switch/", views.switch_tenant_view, name="switch-tenant"),
     path("connections/<slug:provider>/connect/", views.connect, name="connection-connect"),
     path("connections/<slug:provider>/callback/", views.oauth_callback, name="connection-callback"),
+    path("connections/<slug:provider>/token/", token_views.connect_with_token, name="connection-token"),
     path("connections/<int:pk>/choose/", views.choose, name="connection-choose"),
     path("connections/<int:pk>/test/", views.test_connection, name="connection-test"),
     path("connections/<int:pk>/status/", views.change_status, name="connection-status"),
