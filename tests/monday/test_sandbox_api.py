@@ -288,3 +288,34 @@ def test_items_page_by_column_values_finds_by_invoice_number(client, token):
         "cursor": None,
         "items": [],
     }
+
+
+def test_served_at_the_configured_api_url_through_requests(token, settings):
+    """What ml-connector's client does: requests to settings.MONDAY_API_URL, raw token, pinned version."""
+    import requests
+
+    from integrations.sandbox.inprocess import mount_inprocess
+
+    session = requests.Session()
+    mount_inprocess(session)
+    headers = {"Authorization": token, "API-Version": settings.MONDAY_API_VERSION}
+    board = sandbox.board("Payments")
+    cv = json.dumps({board["column_ids"]["Amount"]: 99.5, board["column_ids"]["Method"]: "Card"})
+    q = 'mutation ($b: ID!, $cv: JSON) { create_item(board_id: $b, item_name: "P-1", column_values: $cv) { id } }'
+    r = session.post(
+        settings.MONDAY_API_URL, json={"query": q, "variables": {"b": board["id"], "cv": cv}}, headers=headers
+    )
+    assert r.status_code == 200
+    assert "errors" not in r.json()
+    [item] = sandbox.items("Payments")
+    assert item["by_title"]["Amount"]["text"] == "99.5"
+    assert item["by_title"]["Method"]["value"] == '"Card"'
+
+
+def test_change_column_value_takes_a_json_value(client, token):
+    item_id = create(client, token).json()["data"]["create_item"]["id"]
+    q = """mutation ($b: ID!, $i: ID, $v: JSON!) { change_column_value(board_id: $b, item_id: $i, column_id: "date4",
+           value: $v) { id } }"""
+    board = sandbox.board("Invoices")["id"]
+    assert "errors" not in call(client, token, q, {"b": board, "i": item_id, "v": '{"date": "2027-01-15"}'}).json()
+    assert sandbox.items("Invoices")[0]["values"]["date4"]["text"] == "2027-01-15"
