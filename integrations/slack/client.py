@@ -64,7 +64,7 @@ class SlackClient(ApiClient):
     def __init__(self, connection=None, *, access_token: str | None = None, **kwargs):
         super().__init__(connection, **kwargs)
         self._access_token = access_token
-        self._limit_key: str | None = None
+        self._paced = False
 
     @property
     def base_url(self) -> str:
@@ -110,8 +110,8 @@ class SlackClient(ApiClient):
         classify_error(_error_code(data), data, response.headers.get("Retry-After"))
 
     def rate_limit_key(self, method: str, path: str) -> str | None:
-        if self._limit_key:
-            return self._limit_key
+        if self._paced:
+            return None  # posting/pace() owns the channel's schedule, 429s included
         conn_id = getattr(self.connection, "pk", None) or "app"
         return f"slack:{conn_id}:{path.strip('/')}"
 
@@ -150,12 +150,14 @@ class SlackClient(ApiClient):
                 break
         return out
 
-    def post_message(self, channel: str, message: dict, *, limit_key: str | None = None) -> dict:
-        self._limit_key = limit_key
+    def post_message(self, channel: str, message: dict, *, paced: bool = False) -> dict:
+        """chat.postMessage. `paced`: the caller keeps the channel's schedule (posting.pace), so the
+        shared per-method block is not used; a 429 is raised for the caller to reschedule."""
+        self._paced = paced
         try:
             return self.call("chat.postMessage", body={"channel": channel, **message}, message=f"post to {channel}")
         finally:
-            self._limit_key = None
+            self._paced = False
 
 
 def classify_error(code: str, data: dict | None = None, retry_after_header: str | None = None) -> None:

@@ -34,6 +34,12 @@ def channel_key(team_id: str, channel_id: str) -> str:
     return f"slack:{team_id or 'team'}:{channel_id}"
 
 
+def push_back(team_id: str, channel_id: str, seconds: float) -> None:
+    """Slack said wait: move the channel's whole schedule, so the queued posts resume one by one
+    after the wait instead of all at once (which would earn another 429)."""
+    limiter().reserve(channel_key(team_id, channel_id) + ":slot", seconds, 1e9)
+
+
 def pace(team_id: str, channel_id: str, channel_name: str) -> None:
     """Wait for this channel's next slot, or raise RateLimited naming when to come back."""
     interval = settings.SLACK_CHANNEL_INTERVAL + settings.SLACK_PACING_MARGIN
@@ -104,8 +110,10 @@ def post_delivery(integration, event, delivery, audit) -> SyncResult:
         ):
             continue
         try:
-            data = client.post_message(post.channel_id, message, limit_key=channel_key(team_id, post.channel_id))
+            data = client.post_message(post.channel_id, message, paced=True)
         except ProviderError as exc:
+            if isinstance(exc, RateLimited) and exc.status == 429:
+                push_back(team_id, post.channel_id, exc.retry_after or 1.0)
             if exc.maybe_sent:
                 _set(post, P.UNCERTAIN, f"no answer from Slack, so it may have been posted: {exc}")
             elif exc.retryable or exc.needs_reconnect:

@@ -56,3 +56,23 @@ def slack_connection(tenant) -> Connection:
 
 def texts(channel: str) -> list[str]:
     return [m.get("text", "") for m in slack_sandbox.messages(channel)]
+
+
+def sandbox_slack_connection(tenant) -> Connection:
+    """A Slack connection holding a real bot token issued by the sandbox workspace (no browser)."""
+    from django.conf import settings
+
+    from integrations.sandbox import tokens
+    from tests.factories import ConnectionFactory
+
+    account = slack_sandbox.ensure_workspace()
+    app = tokens.app_for("slack", settings.SLACK_CLIENT_ID)
+    issued = slack_sandbox.issue_tokens(account, app, ",".join(settings.SLACK_SCOPES))
+    return ConnectionFactory(
+        tenant=tenant,
+        provider="slack",
+        name=account.name,
+        credentials={k: issued[k] for k in ("access_token", "refresh_token") if k in issued},
+        config={"team_id": account.key, "team_name": account.name},
+        external_account_id=account.key,
+    )
