@@ -46,7 +46,9 @@ class Board:
         return {
             "id": self.id,
             "name": self.name,
-            "columns": [{"id": c.id, "title": c.title, "type": c.type, "labels": c.labels} for c in self.columns.values()],
+            "columns": [
+                {"id": c.id, "title": c.title, "type": c.type, "labels": c.labels} for c in self.columns.values()
+            ],
             "groups": [{"id": k, "title": v} for k, v in self.groups.items()],
         }
 
@@ -57,7 +59,9 @@ class Board:
             labels = c.get("labels")
             if labels is None:
                 labels = catalogue.status_labels(c) if c.get("type") == "status" else []
-            columns[str(c["id"])] = Column(str(c["id"]), str(c.get("title") or c["id"]), str(c.get("type") or ""), labels)
+            columns[str(c["id"])] = Column(
+                str(c["id"]), str(c.get("title") or c["id"]), str(c.get("type") or ""), labels
+            )
         groups = {str(g["id"]): str(g.get("title") or g["id"]) for g in raw.get("groups") or []}
         return cls(str(raw["id"]), str(raw.get("name") or raw["id"]), columns, groups)
 
@@ -108,7 +112,8 @@ def problems(board_map: BoardMap, board: Board) -> list[str]:
         title = cm.column_title or cm.column_id
         if column is None:
             found.append(
-                f"The column “{title}” (id {cm.column_id}), where {label} goes, is no longer on the board “{board.name}”."
+                f"The column “{title}” (id {cm.column_id}), where {label} goes, "
+                f"is no longer on the board “{board.name}”."
             )
             continue
         if column.type != cm.column_type:

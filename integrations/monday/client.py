@@ -91,7 +91,9 @@ class MondayClient(ApiClient):
 
     def can_refresh(self) -> bool:
         # Only the OAuth 2.1 flow returns refresh tokens (vendors doc §1.8, trap 11).
-        return self._token is None and self.connection is not None and bool(self.connection.secrets().get("refresh_token"))
+        return (
+            self._token is None and self.connection is not None and bool(self.connection.secrets().get("refresh_token"))
+        )
 
     def refresh(self, seen_version: int) -> None:
         from integrations.monday.oauth import refresh_tokens
@@ -259,7 +261,9 @@ def classify(response: requests.Response, data: Any) -> None:
     message = _describe(first)
     http = (first.get("extensions") or {}).get("status_code")
     if status == 423 or http == 423:
-        raise RateLimited(message, status=status, code=code or "locked", retry_after=_retry_after(response, first) or 1.0)
+        raise RateLimited(
+            message, status=status, code=code or "locked", retry_after=_retry_after(response, first) or 1.0
+        )
     if code in UNAUTHORIZED_CODES or status == 401:
         raise Unauthorized(message, status=status, code=code)
     if code in FORBIDDEN_CODES or status == 403:
@@ -274,4 +278,3 @@ def classify(response: requests.Response, data: Any) -> None:
 def column_error(exc: ProviderError) -> bool:
     """Monday refused a value or a column id: the board may have changed under the map."""
     return isinstance(exc, Rejected) and exc.code in COLUMN_CODES
-

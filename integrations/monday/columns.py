@@ -218,7 +218,10 @@ FIELDS: dict[str, Field] = {
             "client_email",
             "Client email",
             ("email", "text"),
-            {"invoice": lambda r: _text(r.get("email")), "payment": lambda r: _text(_attached(r, "invoice").get("email"))},
+            {
+                "invoice": lambda r: _text(r.get("email")),
+                "payment": lambda r: _text(_attached(r, "invoice").get("email")),
+            },
         ),
         Field(
             "link",
@@ -244,7 +247,9 @@ def item_name(record_type: str, record: dict) -> str:
         amount, invoice = _money(record.get("amount")), _attached(record, "invoice")
         code = _currency(record.get("amount"), record) or ""
         number = invoice.get("invoice_number") or record.get("invoiceid") or ""
-        name = f"Payment {amount if amount is not None else ''} {code}".strip() + (f" · invoice {number}" if number else "")
+        name = f"Payment {amount if amount is not None else ''} {code}".strip() + (
+            f" · invoice {number}" if number else ""
+        )
     elif record_type == "bill":
         vendor = _attached(record, "vendor").get("vendor_name")
         name = f"Bill {record.get('bill_number') or record.get('id')}" + (f" · {vendor}" if vendor else "")

@@ -79,7 +79,9 @@ class BoardMapForm(forms.Form):
     def clean_group(self) -> str:
         group = self.cleaned_data.get("group") or ""
         if group and group not in self.board.groups:
-            raise forms.ValidationError(f"That group is not on the board “{self.board.name}”; choose one of its groups.")
+            raise forms.ValidationError(
+                f"That group is not on the board “{self.board.name}”; choose one of its groups."
+            )
         return group
 
     def clean(self):
@@ -167,6 +169,7 @@ class BoardMapForm(forms.Form):
             AuditRecord.Kind.CONNECTION,
             connection=connection,
             actor=actor,
-            message=f"Monday map for {catalogue.RECORD_LABELS[self.record_type].lower()} saved: board “{board.name}”; {summary}",
+            message=f"Monday map for {catalogue.RECORD_LABELS[self.record_type].lower()} saved: "
+            f"board “{board.name}”; {summary}",
         )
         return board_map

@@ -71,7 +71,8 @@ class Monday(Integration):
     def check(self, audit: AuditContext | None = None) -> str:
         data = self.client(audit).execute("Me")
         me, account = data.get("me") or {}, data.get("account") or {}
-        return f"Signed in to Monday.com as {me.get('name') or me.get('id')} on the account {account.get('name') or account.get('id')}."
+        user, where = me.get("name") or me.get("id"), account.get("name") or account.get("id")
+        return f"Signed in to Monday.com as {user} on the account {where}."
 
     def describe(self, record_type: str) -> list[dict[str, Any]]:
         """The live columns of the board chosen for `record_type` (empty when none is chosen)."""
@@ -108,9 +109,7 @@ class Monday(Integration):
             may_exist=self._may_exist(event, delivery),
             resend=bool(delivery is not None and delivery.resend),
         )
-        return SyncResult(
-            remote_id=written.item_id, message=written.sentence(bm), noop=written.action == "unchanged"
-        )
+        return SyncResult(remote_id=written.item_id, message=written.sentence(bm), noop=written.action == "unchanged")
 
     def sync_payment(self, event, delivery, audit) -> SyncResult:
         payment = event.payload

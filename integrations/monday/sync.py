@@ -154,10 +154,7 @@ class ItemWriter:
     def _update(self, link: RecordLink, values, titles, *, resend: bool) -> Written:
         before = dict((link.data or {}).get("values") or {})
         changed = {
-            k: v
-            for k, v in values.items()
-            if resend or before.get(k) != v
-            if not (v is None and before.get(k) is None)
+            k: v for k, v in values.items() if resend or before.get(k) != v if not (v is None and before.get(k) is None)
         }
         if not changed:
             return Written(link.remote_id, "unchanged", {})
@@ -165,7 +162,10 @@ class ItemWriter:
             "ChangeValues",
             {"board": self.map.board_id, "item": link.remote_id, "values": columns.column_values_json(changed)},
         )
-        changes = {k: ({"from": before[k], "to": v} if k in before and before[k] != v else {"to": v}) for k, v in changed.items()}
+        changes = {
+            k: ({"from": before[k], "to": v} if k in before and before[k] != v else {"to": v})
+            for k, v in changed.items()
+        }
         self._save(link, link.remote_id, {**before, **changed})
         self._audit(link.remote_id, "updated", changes, titles)
         return Written(link.remote_id, "updated", changes)
@@ -174,7 +174,11 @@ class ItemWriter:
         key = self.key_column()
         if key is None:
             return None
-        value = columns.FIELDS[key[0]].value(record_type, record) if columns.FIELDS[key[0]].applies_to(record_type) else None
+        value = (
+            columns.FIELDS[key[0]].value(record_type, record)
+            if columns.FIELDS[key[0]].applies_to(record_type)
+            else None
+        )
         if not value:
             return None
         data = self.client.execute("FindItems", {"board": self.map.board_id, "column": key[1], "value": str(value)})
@@ -236,7 +240,14 @@ class ItemWriter:
 
 def _show(value: Any) -> str:
     if isinstance(value, dict):
-        return str(value.get("label") or value.get("date") or value.get("text") or value.get("url") or value.get("email") or value)
+        return str(
+            value.get("label")
+            or value.get("date")
+            or value.get("text")
+            or value.get("url")
+            or value.get("email")
+            or value
+        )
     return "(cleared)" if value is None else str(value)
 
 

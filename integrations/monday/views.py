@@ -59,7 +59,9 @@ def edit_map(request, pk: int, record_type: str):
         raise PermissionDenied(ADMIN_ONLY)
     board_map = BoardMap.objects.filter(connection=conn, record_type=record_type).prefetch_related("columns").first()
     client = conn.integration.client(AuditContext(tenant=conn.tenant, connection=conn, actor=request.user))
-    board_id = (request.POST.get("board") or request.GET.get("board") or (board_map.board_id if board_map else "")).strip()
+    board_id = (
+        request.POST.get("board") or request.GET.get("board") or (board_map.board_id if board_map else "")
+    ).strip()
     context = {
         "conn": conn,
         "record_type": record_type,
@@ -99,7 +101,8 @@ def edit_map(request, pk: int, record_type: str):
             if form.is_valid():
                 saved = form.save(conn, actor=request.user)
                 messages.success(
-                    request, f"Saved: {catalogue.RECORD_LABELS[record_type].lower()} go to the board “{saved.board_name}”."
+                    request,
+                    f"Saved: {catalogue.RECORD_LABELS[record_type].lower()} go to the board “{saved.board_name}”.",
                 )
                 return redirect("monday-maps", conn.pk)
             status = 400

@@ -59,7 +59,9 @@ def _refusal(integration, exc: ProviderError) -> str:
     """What the person can do about a refused token, in plain words (never the token itself)."""
     label = integration.label
     if isinstance(exc, Unauthorized):
-        return f"{label} did not accept this token. Check that you copied all of it and that it has not been regenerated."
+        return (
+            f"{label} did not accept this token. Check that you copied all of it and that it has not been regenerated."
+        )
     if isinstance(exc, Forbidden):
         return f"{label} accepted the token but this user may not read the account: {exc.message}"
     if isinstance(exc, (Unavailable, RateLimited)):

@@ -1,0 +1,68 @@
+"""Tenancy on every Monday view: admin of A can, viewer of A can read but not change, admin of B gets 404."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from integrations.monday import sandbox
+from integrations.monday.models import BoardMap
+from mlconnector.connections.models import Connection
+from tests.conftest import client_for
+from tests.monday.helpers import connect_monday, invoice_map_form, save_map
+
+pytestmark = pytest.mark.django_db
+
+COVERED_VIEWS = {"connection-token", "monday-maps", "monday-map-edit", "monday-map-delete"}
+
+
+@pytest.fixture
+def monday(personas):
+    sandbox.reset()
+    admin = client_for(personas["admin_a"])
+    conn = connect_monday(admin)
+    save_map(admin, conn, "invoice", invoice_map_form())
+    return conn
+
+
+@pytest.mark.parametrize("name", ["monday-maps", "monday-map-edit"])
+def test_pages_are_readable_in_the_tenant_only(monday, personas, name):
+    args = [monday.pk] if name == "monday-maps" else [monday.pk, "invoice"]
+    url = reverse(name, args=args)
+    assert client_for(personas["admin_a"]).get(url).status_code == 200
+    assert client_for(personas["viewer_a"]).get(url).status_code == 200
+    assert client_for(personas["admin_b"]).get(url).status_code == 404
+
+
+def test_only_the_tenants_admin_can_save_a_map(monday, personas):
+    url = reverse("monday-map-edit", args=[monday.pk, "invoice"])
+    changed = invoice_map_form(col_amount="")
+    assert client_for(personas["admin_b"]).post(url, changed).status_code == 404
+    assert client_for(personas["viewer_a"]).post(url, changed).status_code == 403
+    assert BoardMap.objects.get().columns.filter(field="amount").exists()
+    assert client_for(personas["admin_a"]).post(url, changed).status_code == 302
+    assert not BoardMap.objects.get().columns.filter(field="amount").exists()
+
+
+def test_only_the_tenants_admin_can_remove_a_map(monday, personas):
+    url = reverse("monday-map-delete", args=[monday.pk, "invoice"])
+    assert client_for(personas["admin_b"]).post(url).status_code == 404
+    assert client_for(personas["viewer_a"]).post(url).status_code == 403
+    assert BoardMap.objects.exists()
+    assert client_for(personas["admin_a"]).post(url).status_code == 302
+    assert not BoardMap.objects.exists()
+
+
+def test_the_token_form_is_for_admins_and_reconnects_stay_in_the_tenant(monday, personas):
+    url = reverse("connection-token", args=["monday"])
+    assert client_for(personas["admin_a"]).get(url).status_code == 200
+    assert client_for(personas["viewer_a"]).get(url).status_code == 403
+    assert client_for(personas["viewer_a"]).post(url, {"token": sandbox.issue_personal_token()}).status_code == 403
+    # Admin of B may connect their own tenant, but not replace tenant A's token.
+    assert client_for(personas["admin_b"]).get(url).status_code == 200
+    stolen = client_for(personas["admin_b"]).post(
+        f"{url}?connection={monday.pk}", {"token": sandbox.issue_personal_token()}
+    )
+    assert stolen.status_code == 404
+    assert client_for(personas["viewer_a"]).get(f"{url}?connection={monday.pk}").status_code == 403
+    assert Connection.objects.filter(provider="monday").count() == 1
