@@ -36,6 +36,7 @@ class RoutingRuleForm(forms.ModelForm):
         help_text="Comma-separated, e.g. Internal, Travel.",
     )
     channel = forms.ChoiceField(label="Post to channel")
+    currency = forms.CharField(label="Only in currency", required=False, max_length=20)
 
     class Meta:
         model = RoutingRule

@@ -65,6 +65,7 @@ class RoutingRule(TenantOwned):
 
     def describe(self) -> str:
         events = ", ".join(EVENT_LABELS.get(e, e).lower() for e in self.event_types) or "no events"
+        events = events[0].upper() + events[1:]
         parts = [events]
         if self.comparison and self.threshold is not None:
             amount = f"{self.threshold:,.2f}" + (f" {self.currency}" if self.currency else "")

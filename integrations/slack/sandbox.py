@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from integrations.sandbox.http import json_response
 from integrations.slack import sandbox_api as api
 from integrations.slack import sandbox_pages as pages
+from integrations.slack.demo import seed_tenant
 from integrations.slack.sandbox_state import (
     PROVIDER,
     TEAM_ID,
@@ -60,6 +61,7 @@ def web_api(request, method: str):
 
 
 __all__ = [
+    "seed_tenant",
     "PROVIDER",
     "TEAM_ID",
     "channel_id",

@@ -172,7 +172,7 @@ def posts_replay(request):
     """Replay every failed post matching the filter, after showing how many; posted ones stay posted."""
     _require_admin(request)
     failed = _filtered_posts(request).filter(status=SlackPost.Status.FAILED)
-    deliveries = sorted({p.delivery_id for p in failed.only("delivery_id")})
+    deliveries = sorted(set(failed.values_list("delivery_id", flat=True)))
     posts_count = failed.count()
     if request.method == "POST":
         if request.POST.get("expected") != str(posts_count):

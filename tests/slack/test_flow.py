@@ -172,3 +172,26 @@ def test_a_rate_limited_post_waits_exactly_as_asked_and_is_not_lost(world):
     limiter().reset()  # the second has passed (without sleeping through it here)
     drain()
     assert Delivery.objects.get(pk=delivery.pk).status == "succeeded" and len(texts("accounting")) == 1
+
+
+def test_an_expired_rotating_token_is_refreshed_once_and_the_post_goes_out(world, tenant_a):
+    from django.utils import timezone
+
+    from integrations.sandbox.models import SandboxToken
+
+    conn = slack_connection(tenant_a)
+    before = conn.credentials_version
+    SandboxToken.objects.filter(provider="slack", kind="access").update(expires_at=timezone.now())
+    create_invoice("100.00")
+    drain()
+    conn.refresh_from_db()
+    assert conn.status == "active" and conn.credentials_version == before + 1
+    assert len(texts("accounting")) == 1
+    assert slack_sandbox.spent_refresh_tokens() == 1
+
+
+def test_declining_the_slack_install_connects_nothing(db, admin_a):
+    slack_sandbox.ensure_workspace()
+    page = connect_slack(client_for(admin_a), decision="cancel")
+    assert b"You declined access to Slack" in page.content
+    assert not Connection.objects.filter(provider="slack").exists()

@@ -45,6 +45,8 @@ class Command(BaseCommand):
                     continue
                 if hasattr(module, "seed_demo"):
                     module.seed_demo()
+                if hasattr(module, "seed_tenant"):  # demo configuration for the tenant (Slack rules, ...)
+                    module.seed_tenant(tenant)
         url = settings.MLCONNECTOR_PUBLIC_URL
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Demo tenant '{tenant.name}' is ready."))
