@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed lint bench-ingest clean
+.PHONY: run test install migrate seed lint bench-ingest bench-monday clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -36,6 +36,9 @@ lint: install
 
 bench-ingest: install
 	$(PY) bench/ingest.py
+
+bench-monday: install
+	$(PY) bench/monday_sync.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

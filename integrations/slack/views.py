@@ -103,7 +103,8 @@ def rule_action(request, pk: int):
 
 def _move(request, rule: RoutingRule, step: int) -> None:
     with transaction.atomic():
-        ordered = list(_rules(request).select_for_update().order_by("position", "id"))
+        # The rule was found through the user's tenant scope; lock that tenant's rules to renumber them.
+        ordered = list(RoutingRule.objects.filter(tenant=rule.tenant_id).select_for_update().order_by("position", "id"))
         index = next(i for i, r in enumerate(ordered) if r.pk == rule.pk)
         target = index + step
         if not 0 <= target < len(ordered):
