@@ -64,7 +64,14 @@ from integrations.sandbox.models import SandboxToken
 validate = gql.validate
 reset_complexity_windows = reset_windows
 
+
+def seed_demo() -> None:
+    """`manage.py seed_demo` (and the browser tests) call this: the demo account and its OAuth app."""
+    ensure_account()
+
+
 __all__ = [
+    "seed_demo",
     "add_item",
     "board",
     "delete_column",

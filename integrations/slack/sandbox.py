@@ -60,7 +60,13 @@ def web_api(request, method: str):
     return view(request)
 
 
+def seed_demo() -> None:
+    """`manage.py seed_demo` (and the browser tests) call this: the demo account and its OAuth app."""
+    ensure_workspace()
+
+
 __all__ = [
+    "seed_demo",
     "seed_tenant",
     "PROVIDER",
     "TEAM_ID",
