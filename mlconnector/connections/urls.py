@@ -8,6 +8,7 @@ urlpatterns = [
     path("connections/<slug:provider>/connect/", views.connect, name="connection-connect"),
     path("connections/<slug:provider>/callback/", views.oauth_callback, name="connection-callback"),
     path("connections/<slug:provider>/token/", token_views.connect_with_token, name="connection-token"),
+    path("connections/<int:pk>/", views.detail, name="connection-detail"),
     path("connections/<int:pk>/choose/", views.choose, name="connection-choose"),
     path("connections/<int:pk>/test/", views.test_connection, name="connection-test"),
     path("connections/<int:pk>/status/", views.change_status, name="connection-status"),

@@ -10,16 +10,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
 from mlconnector.connections import services
+from mlconnector.connections.health import health, plain_error
 from mlconnector.connections.models import Connection
 from mlconnector.connections.oauth import authorization_url, exchange_code
 from mlconnector.contract import UnknownProvider, registry
 from mlconnector.http import AuditContext, ProviderError
-from mlconnector.pipeline.resume import waiting_counts
+from mlconnector.pipeline.models import Delivery
 from mlconnector.tenants.middleware import switch_tenant
 from mlconnector.tenants.models import Tenant, can_edit
 from mlconnector.webhooks.models import InboundEvent
@@ -43,19 +46,102 @@ def _own_connection(request, pk: int) -> Connection:
     return get_object_or_404(Connection.objects.for_user(request.user), pk=pk)
 
 
+def connect_url(integration, connection: Connection | None = None) -> str:
+    """Where Connect (or Reconnect) starts: the OAuth flow, else the token form, else nowhere ("")."""
+    query = f"?connection={connection.pk}" if connection is not None else ""
+    if hasattr(integration, "oauth_spec"):
+        return reverse("connection-connect", args=[integration.provider]) + query
+    # The token form is another team's view; reverse it only if it exists.
+    for kwargs in ({"args": [integration.provider]}, {"kwargs": {"provider": integration.provider}}):
+        try:
+            return reverse("connection-token", **kwargs) + query
+        except NoReverseMatch:
+            continue
+    return ""
+
+
+PROVIDER_STATES = {
+    Connection.Status.ACTIVE: "connected",
+    Connection.Status.NEEDS_RECONNECT: "needs reconnect",
+    Connection.Status.PAUSED: "paused",
+    Connection.Status.PENDING: "setting up",
+}
+
+
+def _back(request, default: str = "home"):
+    """Redirect to the page the action was pressed on (a safe, local `next`), else `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
+    return redirect(default)
+
+
 @login_required
 def home(request):
     tenant = request.tenant
-    connections = []
+    providers, recent = [], []
     if tenant is not None:
-        for conn in Connection.objects.for_tenant(tenant).exclude(status=Connection.Status.DISCONNECTED):
-            connections.append({"conn": conn, "waiting": waiting_counts(conn)})
-    recent = InboundEvent.objects.for_tenant(tenant).select_related("connection")[:10] if tenant is not None else []
-    providers = [
-        {"provider": cls.provider, "label": cls.label, "oauth": hasattr(cls, "oauth_spec")} for cls in registry.all()
-    ]
+        live = Connection.objects.for_tenant(tenant).exclude(status=Connection.Status.DISCONNECTED)
+        by_provider: dict[str, list] = {}
+        for conn in live:
+            by_provider.setdefault(conn.provider, []).append({"conn": conn, "health": health(conn)})
+        for cls in registry.all():
+            items = by_provider.pop(cls.provider, [])
+            for item in items:
+                item["reconnect_url"] = connect_url(cls, item["conn"])
+            state = PROVIDER_STATES.get(items[0]["conn"].status, "connected") if items else "not connected"
+            providers.append(
+                {
+                    "provider": cls.provider,
+                    "label": cls.label or cls.provider,
+                    "state": state,
+                    "connections": items,
+                    "connect_url": connect_url(cls),
+                    "uses_token": not hasattr(cls, "oauth_spec"),
+                }
+            )
+        recent = InboundEvent.objects.for_tenant(tenant).defer("raw_body", "payload", "headers")[:10]
+    return render(request, "connections/home.html", {"providers": providers, "recent": recent})
+
+
+@login_required
+def detail(request, pk: int):
+    """One connection's health: what is wrong in plain words, what waits, recent deliveries, the fix."""
+    conn = _own_connection(request, pk)
+    integration = registry.get(conn.provider) if conn.provider in registry.providers() else None
+    deliveries = (
+        Delivery.objects.filter(connection=conn)
+        .select_related("event")
+        .defer("event__raw_body", "event__payload", "event__headers")
+        # Newest first by id (creation order): the connection index serves it without a sort.
+        .order_by("-id")[:20]
+    )
+    events = InboundEvent.objects.filter(connection=conn).defer("raw_body", "payload", "headers").order_by("-id")[:10]
+    # Setup and changes: status changes, credentials, webhook registration and its handshake.
+    changes = (
+        # Filtering on the tenant too lets the (tenant, kind, -created_at) index find these few rows
+        # among a busy connection's thousands of call records.
+        AuditRecord.objects.filter(
+            tenant_id=conn.tenant_id,
+            kind__in=[AuditRecord.Kind.CONNECTION, AuditRecord.Kind.HANDSHAKE],
+            connection=conn,
+        )
+        .defer("payload")
+        .select_related("actor")[:12]
+    )
     return render(
-        request, "connections/home.html", {"connections": connections, "providers": providers, "recent": recent}
+        request,
+        "connections/detail.html",
+        {
+            "conn": conn,
+            "health": health(conn),
+            "last_error_plain": plain_error(conn.last_error, conn.get_provider_label()),
+            "deliveries": deliveries,
+            "events": events,
+            "changes": changes,
+            "reconnect_url": connect_url(integration, conn) if integration else "",
+            "can_edit_conn": can_edit(request.user, conn.tenant),
+        },
     )
 
 
@@ -64,6 +150,7 @@ def home(request):
 def switch_tenant_view(request):
     tenant = get_object_or_404(Tenant.visible_to(request.user), pk=request.POST.get("tenant"))
     switch_tenant(request, tenant)
+    messages.info(request, f"You are now working in {tenant.name}.")
     return redirect("home")
 
 
@@ -178,7 +265,7 @@ def test_connection(request, pk: int):
     else:
         services.note_success(conn)
         messages.success(request, f"Test passed. {result}")
-    return redirect("home")
+    return _back(request)
 
 
 @login_required
@@ -194,11 +281,19 @@ def change_status(request, pk: int):
     }
     if action not in targets:
         messages.error(request, "Unknown action.")
-        return redirect("home")
+        return _back(request)
     status, allowed_from = targets[action]
     if conn.status not in allowed_from:
         messages.error(request, f"Cannot {action} a connection that is {conn.get_status_display().lower()}.")
-        return redirect("home")
+        return _back(request)
+    label = conn.get_provider_label()
     services.set_status(conn, status, actor=request.user, reason=f"{action} by {request.user.get_username()}")
-    messages.success(request, f"{conn} is now {conn.get_status_display().lower()}.")
-    return redirect("home")
+    done = {
+        "pause": f"{label} is paused: deliveries to it are held until you resume.",
+        "resume": f"{label} resumed: everything held is being sent now.",
+        "disconnect": f"{label} is disconnected: nothing more is sent to or read from it.",
+    }[action]
+    messages.success(request, done)
+    if action == "disconnect":
+        return redirect("home")
+    return _back(request)
