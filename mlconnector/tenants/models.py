@@ -69,3 +69,39 @@ def role_in(user, tenant) -> str | None:
 
 def can_edit(user, tenant) -> bool:
     return role_in(user, tenant) == Membership.Role.ADMIN
+
+
+class Invitation(models.Model):
+    """An admin's invitation of someone (by email) into a tenant with a role; its link works once.
+
+    The link carries a signed, timestamped token naming this row and its nonce: the signature
+    proves we issued it, the timestamp expires it, and the nonce plus `accepted_at` make it single-use.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Membership.Role.choices, default=Membership.Role.VIEWER)
+    nonce = models.CharField(max_length=64, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "accepted_at"], name="invitation_tenant_open")]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.tenant} ({self.role})"
+
+    @property
+    def is_open(self) -> bool:
+        from django.utils import timezone
+
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
