@@ -93,3 +93,8 @@ def exhausted(account: str, retry_after: float, received: float | None = None) -
     """Monday refused for lack of budget: nothing is left until it said."""
     received = time.time() if received is None else received
     cache.set(_state_key(account), {"left": 0, "reset_at": received + retry_after}, STATE_TTL)
+
+
+def forget(account: str) -> None:
+    """Drop what is known of the account's window (its budget changed, e.g. a plan change)."""
+    cache.delete(_state_key(account))
