@@ -6,63 +6,106 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('connections', '0001_initial'),
-        ('tenants', '0001_initial'),
+        ("connections", "0001_initial"),
+        ("tenants", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BoardMap',
+            name="BoardMap",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('record_type', models.CharField(choices=[('invoice', 'Invoices'), ('payment', 'Payments'), ('bill', 'Bills'), ('expense', 'Expenses')], max_length=16)),
-                ('board_id', models.CharField(max_length=32)),
-                ('board_name', models.CharField(blank=True, default='', max_length=255)),
-                ('group_id', models.CharField(blank=True, default='', max_length=64)),
-                ('group_title', models.CharField(blank=True, default='', max_length=255)),
-                ('status_labels', models.JSONField(blank=True, default=dict)),
-                ('problem', models.TextField(blank=True, default='')),
-                ('problem_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='board_maps', to='connections.connection')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.tenant')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "record_type",
+                    models.CharField(
+                        choices=[
+                            ("invoice", "Invoices"),
+                            ("payment", "Payments"),
+                            ("bill", "Bills"),
+                            ("expense", "Expenses"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("board_id", models.CharField(max_length=32)),
+                ("board_name", models.CharField(blank=True, default="", max_length=255)),
+                ("group_id", models.CharField(blank=True, default="", max_length=64)),
+                ("group_title", models.CharField(blank=True, default="", max_length=255)),
+                ("status_labels", models.JSONField(blank=True, default=dict)),
+                ("problem", models.TextField(blank=True, default="")),
+                ("problem_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="board_maps",
+                        to="connections.connection",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenants.tenant"
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['connection', 'record_type'],
+                "ordering": ["connection", "record_type"],
             },
         ),
         migrations.CreateModel(
-            name='ColumnMap',
+            name="ColumnMap",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('field', models.CharField(max_length=32)),
-                ('column_id', models.CharField(max_length=64)),
-                ('column_title', models.CharField(blank=True, default='', max_length=255)),
-                ('column_type', models.CharField(max_length=32)),
-                ('board_map', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='columns', to='monday.boardmap')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("field", models.CharField(max_length=32)),
+                ("column_id", models.CharField(max_length=64)),
+                ("column_title", models.CharField(blank=True, default="", max_length=255)),
+                ("column_type", models.CharField(max_length=32)),
+                (
+                    "board_map",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="columns", to="monday.boardmap"
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['board_map', 'id'],
+                "ordering": ["board_map", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='boardmap',
-            constraint=models.UniqueConstraint(fields=('connection', 'record_type'), name='one_board_map_per_record_type'),
+            model_name="boardmap",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "record_type"), name="one_board_map_per_record_type"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='columnmap',
-            constraint=models.UniqueConstraint(fields=('board_map', 'field'), name='one_column_per_field'),
+            model_name="columnmap",
+            constraint=models.UniqueConstraint(fields=("board_map", "field"), name="one_column_per_field"),
         ),
         migrations.AddConstraint(
-            model_name='columnmap',
-            constraint=models.UniqueConstraint(fields=('board_map', 'column_id'), name='one_field_per_column'),
+            model_name="columnmap",
+            constraint=models.UniqueConstraint(fields=("board_map", "column_id"), name="one_field_per_column"),
         ),
     ]
