@@ -234,7 +234,9 @@ def main() -> None:
         print(f"elapsed:                {elapsed:.1f}s = {windows} windows begun")
         print(f"items/minute:           {rate:,.0f}")
         print(f"budget-bound rate:      {bound:,.0f} items/minute ({args.per_window} per {args.window:g}s window)")
-        print(f"ratio to the bound:     {ratio:.3f} = {written} / ({windows} windows × {args.per_window}) (target ≥ 0.9)")
+        print(
+            f"ratio to the bound:     {ratio:.3f} = {written} / ({windows} windows × {args.per_window}) (target ≥ 0.9)"
+        )
         print(f"API calls per event:    {delta.get('calls', 0) / max(1, args.events):.3f}")
         print(f"mutations per event:    {delta.get('mutations', 0) / max(1, args.events):.3f} (target ≤ 1)")
         print(f"reads (amortised):      {delta.get('calls', 0) - delta.get('mutations', 0)}")
