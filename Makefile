@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed lint bench-ingest bench-monday clean
+.PHONY: run test install migrate seed lint bench-ingest bench-monday bench-ui browser clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -28,7 +28,18 @@ run: seed
 	@echo "Starting web on http://127.0.0.1:8000 and the worker (Ctrl-C stops both)."
 	$(VENV)/bin/honcho start -f Procfile
 
-test: install
+# The browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+	@test -x "$(CHROMIUM)" || { echo "$(CHROMIUM) is still missing"; exit 1; }
+
+test: install browser
 	$(VENV)/bin/pytest
 
 lint: install
@@ -39,6 +50,9 @@ bench-ingest: install
 
 bench-monday: install
 	$(PY) bench/monday_sync.py
+
+bench-ui: install
+	$(PY) bench/ui_pages.py
 
 clean:
 	rm -rf $(VENV) var staticfiles
