@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_seeded_demo_routes_a_6000_invoice_to_exec_alerts_and_accounting(settings, capsys):
-    settings.SLACK_CHANNEL_INTERVAL = settings.SANDBOX_SLACK_CHANNEL_INTERVAL = 0.05
+    settings.SANDBOX_SLACK_CHANNEL_INTERVAL, settings.SLACK_CHANNEL_INTERVAL = 0.02, 0.05
     call_command("seed_demo", password="demo-password-1")
     call_command("seed_demo", password="demo-password-1")  # idempotent: rules are not doubled
     assert RoutingRule.objects.count() == 4
