@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed lint bench-ingest bench-monday bench-ui browser clean
+.PHONY: run test install migrate seed lint bench-ingest bench-monday bench-ui browser screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -41,6 +41,10 @@ browser:
 
 test: install browser
 	$(VENV)/bin/pytest
+
+# Refresh the README's screenshots (docs/screenshots/) from the browser tests.
+screenshots: install browser
+	MLCONNECTOR_SCREENSHOTS=1 $(VENV)/bin/pytest tests/browser
 
 lint: install
 	$(VENV)/bin/ruff check .

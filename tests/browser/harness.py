@@ -20,7 +20,9 @@ Adding a journey (the Slack and Monday ones go here next):
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Callable
 from importlib import import_module
 from pathlib import Path
@@ -28,7 +30,13 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# `make screenshots` (MLCONNECTOR_SCREENSHOTS=1) refreshes the README's; other runs still take them,
+# into a temp dir, so a test run does not leave changed images in the working tree.
+SCREENSHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("MLCONNECTOR_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "mlconnector-screenshots"
+)
 PASSWORD = "correct horse battery"  # tests/factories.py UserFactory's password
 
 
@@ -61,7 +69,7 @@ def revoke_token(provider: str, match: str = "") -> None:
 
 
 def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
-    """Save the page as docs/screenshots/<name>.png (the README shows these)."""
+    """Save the page as <name>.png: in docs/screenshots/ (the README's) under `make screenshots`."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page, animations="disabled", caret="hide")
