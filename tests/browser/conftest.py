@@ -28,14 +28,20 @@ def chromium_executable() -> str | None:
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
-@pytest.fixture(scope="module")
-def browser():
+def require_chromium() -> str:
+    """Chromium's path; without it, fail where the services are required (CI), else skip loudly."""
     executable = chromium_executable()
     if executable is None:
         reason = "Chromium not found at /usr/bin/chromium: run `make browser` (apt-get install -y chromium)"
         if os.environ.get("MLCONNECTOR_REQUIRE_SERVICES") == "1":
             pytest.fail(f"browser tests are required here: {reason}")
         pytest.skip(f"BROWSER TESTS SKIPPED — {reason}")
+    return executable
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = require_chromium()
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an asyncio loop in this thread; Django's ORM would refuse to run
