@@ -14,7 +14,6 @@ urlpatterns = [
     # Trailing slash optional: a redirect would count as a failed delivery for webhook senders.
     re_path(r"^hooks/(?P<provider>[a-z0-9_]+)/(?P<endpoint_key>[A-Za-z0-9_-]+)/?$", webhook, name="webhook"),
     path("api/", include("mlconnector.api.urls")),
-    path("monday/", include("integrations.monday.urls")),
     path("slack/", include("integrations.slack.urls")),
     path("monday/", include("integrations.monday.urls")),
     path("audit/", include("mlconnector.audit.urls")),
