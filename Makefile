@@ -52,6 +52,10 @@ lint: install
 bench-ingest: install
 	$(PY) bench/ingest.py
 
+# 600 messages to one Slack channel at Slack's 1/s (~11 min); e.g. BENCH_ARGS="--interval 0.2 --backend postgres".
+bench-slack: install
+	$(PY) bench/slack_drain.py $(BENCH_ARGS)
+
 bench-monday: install
 	$(PY) bench/monday_sync.py
 
