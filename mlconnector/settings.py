@@ -266,7 +266,10 @@ MLCONNECTOR_MAX_WORKER_DEATHS = int(os.environ.get("MLCONNECTOR_MAX_WORKER_DEATH
 MLCONNECTOR_LEASE_SECONDS = int(os.environ.get("MLCONNECTOR_LEASE_SECONDS", str(Q_CLUSTER["timeout"] + 30)))
 # How often the dispatcher looks for due work, and how long one dispatcher task runs.
 MLCONNECTOR_DISPATCH_INTERVAL = float(os.environ.get("MLCONNECTOR_DISPATCH_INTERVAL", "0.5"))
-MLCONNECTOR_DISPATCHER_SPAN = float(os.environ.get("MLCONNECTOR_DISPATCHER_SPAN", "100"))
+# A run starts every minute and lasts SPAN; a run that finds another dispatching waits at most
+# HANDOVER for it to finish (SPAN - 60 s of overlap, plus slack), then ends and frees its worker.
+MLCONNECTOR_DISPATCHER_SPAN = float(os.environ.get("MLCONNECTOR_DISPATCHER_SPAN", "75"))
+MLCONNECTOR_DISPATCHER_HANDOVER = float(os.environ.get("MLCONNECTOR_DISPATCHER_HANDOVER", "25"))
 # Waits shorter than this are slept through inline (idempotent calls only).
 MLCONNECTOR_MAX_INLINE_WAIT = float(os.environ.get("MLCONNECTOR_MAX_INLINE_WAIT", "5"))
 MLCONNECTOR_HTTP_TIMEOUT = (5.0, float(os.environ.get("MLCONNECTOR_HTTP_READ_TIMEOUT", "30")))

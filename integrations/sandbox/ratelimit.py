@@ -31,9 +31,10 @@ def _ensure(key: str) -> None:
         )
 
 
-def interval(key: str, seconds: float) -> Decision:
+def interval(key: str, seconds: float, now: float | None = None) -> Decision:
+    """`now`: when the request arrived, if the caller knows (defaults to the current time)."""
     _ensure(key)
-    now = time.time()
+    now = time.time() if now is None else now
     with connection.cursor() as cur:
         cur.execute(
             f"UPDATE {TABLE} SET window_start = %s WHERE key = %s AND window_start <= %s RETURNING window_start",  # noqa: S608

@@ -28,6 +28,7 @@ from mlconnector.http import ProviderError, RateLimited, Rejected
 from mlconnector.ratelimit import limiter
 
 P = SlackPost.Status
+RETRIES_IN_PLACE = 3
 
 
 def channel_key(team_id: str, channel_id: str) -> str:
@@ -104,16 +105,29 @@ def post_delivery(integration, event, delivery, audit) -> SyncResult:
     client = integration.client(audit)
     message = messages.build(event) if todo else None
     for post in todo:
-        pace(team_id, post.channel_id, post.channel_name)
+        _post_one(client, team_id, post, message)
+    return _outcome(SlackPost.objects.filter(delivery=delivery).order_by("id"))
+
+
+def _post_one(client, team_id: str, post: SlackPost, message: dict) -> None:
+    """Post one message in its channel's next slot. A 429 means Slack did not take it, so it is
+    tried again here in the slot after the wait Slack named (up to RETRIES_IN_PLACE times), rather
+    than going back through the pipeline."""
+    for attempt in range(1, RETRIES_IN_PLACE + 1):
+        pace(team_id, post.channel_id, post.channel_name)  # may defer the delivery (post stays pending)
         if not SlackPost.objects.filter(pk=post.pk, status=P.PENDING).update(
             status=P.SENDING, message=message, updated_at=timezone.now()
         ):
-            continue
+            return  # somebody else took it
         try:
             data = client.post_message(post.channel_id, message, paced=True)
         except ProviderError as exc:
             if isinstance(exc, RateLimited) and exc.status == 429:
                 push_back(team_id, post.channel_id, exc.retry_after or 1.0)
+                _set(post, P.PENDING, str(exc))
+                if attempt < RETRIES_IN_PLACE:
+                    continue
+                raise
             if exc.maybe_sent:
                 _set(post, P.UNCERTAIN, f"no answer from Slack, so it may have been posted: {exc}")
             elif exc.retryable or exc.needs_reconnect:
@@ -121,11 +135,11 @@ def post_delivery(integration, event, delivery, audit) -> SyncResult:
                 raise
             else:
                 _set(post, P.FAILED, f"{exc}")
-            continue
+            return
         ts = str((data or {}).get("ts") or "")
         post.ts = ts
         _set(post, P.POSTED, "", ts=ts, posted_at=timezone.now())
-    return _outcome(SlackPost.objects.filter(delivery=delivery).order_by("id"))
+        return
 
 
 def _set(post: SlackPost, status: str, error: str, **fields) -> None:

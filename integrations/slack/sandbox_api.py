@@ -301,7 +301,7 @@ def chat_post_message(request, token: SandboxToken, params: dict) -> HttpRespons
         raise SlackError("is_archived")
     if not channel["is_member"] and (channel["is_private"] or "chat:write.public" not in state.token_scopes(token)):
         raise SlackError("not_in_channel")
-    pace = state.pace_channel(account, row.object_id)
+    pace = state.pace_channel(account, row.object_id, arrived=request.META.get("sandbox.arrived"))
     if not pace.allowed:
         state.count_429(account, row.object_id)
         return ratelimited(pace.retry_after)

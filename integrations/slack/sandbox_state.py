@@ -194,7 +194,7 @@ def _retry_after(seconds: float) -> int:
     return max(1, math.ceil(seconds))
 
 
-def pace_channel(account: SandboxAccount, channel: str) -> Pace:
+def pace_channel(account: SandboxAccount, channel: str, arrived: float | None = None) -> Pace:
     """chat.postMessage's special limit: ~1 message per second per channel, with an optional burst.
 
     SANDBOX_SLACK_CHANNEL_BURST=1 (the default) is a plain minimum interval (ratelimit.interval).
@@ -205,9 +205,9 @@ def pace_channel(account: SandboxAccount, channel: str) -> Pace:
     if seconds <= 0:
         return Pace(True)
     if burst == 1:
-        decision = ratelimit.interval(key, seconds)
+        decision = ratelimit.interval(key, seconds, now=arrived)
         return Pace(decision.allowed, 0 if decision.allowed else _retry_after(decision.retry_after))
-    now = time.time()
+    now = arrived or time.time()
     SandboxCounter.objects.get_or_create(key=key)
     slack = (burst - 1) * seconds
     with connection.cursor() as cur:

@@ -117,12 +117,20 @@ def recover_abandoned(now) -> int:
     return recovered
 
 
-def run(span: float | None = None) -> str:
-    """One dispatcher run (the scheduled task). Ticks while holding the lease, until `span` passes."""
+def run(span: float | None = None, handover: float | None = None) -> str:
+    """One dispatcher run (the scheduled task, started every minute). Ticks while holding the
+    lease, until `span` (a little over a minute) passes, so consecutive runs overlap and hand over.
+
+    A run that cannot take the lease within `handover` seconds ends at once: another run is
+    dispatching, and a waiting run would only hold a worker the deliveries need. If that other
+    run's worker dies, its short lease expires and the next scheduled run takes over.
+    """
     span = settings.MLCONNECTOR_DISPATCHER_SPAN if span is None else span
+    handover = settings.MLCONNECTOR_DISPATCHER_HANDOVER if handover is None else handover
     interval = settings.MLCONNECTOR_DISPATCH_INTERVAL
     owner = uuid.uuid4().hex
-    deadline = time.monotonic() + span
+    started = time.monotonic()
+    deadline = started + span
     ticks = 0
     try:
         while time.monotonic() < deadline:
@@ -130,6 +138,8 @@ def run(span: float | None = None) -> str:
                 if leases.acquire(LEASE_NAME, owner, ttl_seconds=max(5.0, interval * 10)):
                     tick()
                     ticks += 1
+                elif not ticks and time.monotonic() - started > handover:
+                    return "another run is dispatching"
             except Exception:  # noqa: BLE001 - a database hiccup must not end the dispatcher
                 log.exception("dispatcher tick failed")
                 close_old_connections()

@@ -11,6 +11,7 @@ from integrations.sandbox import faults
 from integrations.sandbox.models import SandboxAccount
 from integrations.slack import sandbox_state as slack_sandbox
 from integrations.slack.models import SlackPost
+from mlconnector.audit.models import AuditRecord
 from mlconnector.connections.models import Connection
 from mlconnector.pipeline import dispatcher
 from mlconnector.pipeline.models import Delivery
@@ -157,7 +158,7 @@ def test_a_read_timeout_is_not_posted_twice_but_waits_for_a_person(world):
     assert SlackPost.objects.get().status == "posted" and len(texts("accounting")) == 1
 
 
-def test_a_rate_limited_post_waits_exactly_as_asked_and_is_not_lost(world):
+def test_a_429_is_retried_in_the_channels_next_slot_after_the_wait_slack_named(world):
     faults.add(
         "slack",
         status=429,
@@ -168,10 +169,21 @@ def test_a_rate_limited_post_waits_exactly_as_asked_and_is_not_lost(world):
     create_invoice("100.00")
     drain()
     delivery = Delivery.objects.get(provider="slack")
+    assert delivery.status == "succeeded" and len(texts("accounting")) == 1
+    calls = AuditRecord.objects.filter(kind="http", provider="slack", url__contains="chat.postMessage")
+    assert [c.status_code for c in calls.order_by("id")] == [429, 200]
+
+
+def test_a_channel_that_keeps_answering_429_defers_the_delivery_without_using_attempts(world):
+    body = {"ok": False, "error": "ratelimited"}
+    faults.add("slack", status=429, match="chat.postMessage", headers={"Retry-After": "1"}, body=body, times=3)
+    create_invoice("100.00")
+    drain()
+    delivery = Delivery.objects.get(provider="slack")
     assert delivery.status == "retrying" and delivery.attempts == 0
-    assert SlackPost.objects.get().status == "pending"
+    assert SlackPost.objects.get().status == "pending" and texts("accounting") == []
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.created_at)
-    limiter().reset()  # the second has passed (without sleeping through it here)
+    limiter().reset()  # the named wait has passed (without sleeping through it here)
     drain()
     assert Delivery.objects.get(pk=delivery.pk).status == "succeeded" and len(texts("accounting")) == 1
 
