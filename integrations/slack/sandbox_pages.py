@@ -132,7 +132,8 @@ def channel(request, channel_id: str) -> HttpResponse:
     context = {
         "account": account,
         "channel": row.data,
-        "messages": shown,
+        # Not "messages": that name is the messages framework's, which base.html shows as the flash.
+        "posted": shown,
         "limited": state.count_of_429(account, row.object_id),
     }
     return render(request, "sandbox/slack/channel.html", context)
