@@ -70,6 +70,7 @@ def live(live_server, settings):
     settings.MLCONNECTOR_SANDBOX_URL = sandbox
     settings.FRESHBOOKS_AUTH_URL = f"{sandbox}/freshbooks/auth"
     settings.FRESHBOOKS_API_URL = f"{sandbox}/freshbooks/api"
+    settings.FRESHBOOKS_WEB_URL = f"{sandbox}/freshbooks/"  # "Open in FreshBooks" links in messages and items
     settings.SLACK_AUTH_URL = f"{sandbox}/slack/oauth/v2/authorize"
     settings.SLACK_API_URL = f"{sandbox}/slack/api"
     settings.MONDAY_AUTH_URL = f"{sandbox}/monday/auth"

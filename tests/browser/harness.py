@@ -1,13 +1,14 @@
 """What a person does in the browser, as functions the journeys are written with.
 
-Adding a journey (the Slack and Monday ones go here next):
+Adding a journey (see test_slack_journey.py and test_monday_journey.py for two full ones):
 
 1. Seed the sandboxes it needs in the test: `seed_sandbox("freshbooks", "slack")` (the `live`
    fixture already seeds FreshBooks).
-2. Teach the harness the provider's consent page: write `slack_consent(page, decision)` that
-   presses Allow/Deny on /sandbox/slack/'s authorize page and register it in `CONSENT`. Then
-   `connect_via_oauth(page, "slack", "Slack")` and `reconnect(page, "slack", "Slack")` work
-   unchanged, including the "lands back with a message" check.
+2. Teach the harness the provider's consent page: write e.g. `slack_consent(page, decision)` that
+   presses Allow/Cancel on /sandbox/slack/'s authorize page and register it in `CONSENT`; if a
+   successful connect lands on the provider's next step rather than home, put that page's heading
+   in `LANDING`. Then `connect_via_oauth(page, "slack", "Slack")` and `reconnect(page, "slack",
+   "Slack")` work unchanged, including the "lands back with a message" check.
 3. Drive the provider's own pages with plain Playwright (`page.get_by_label(...)`,
    `page.get_by_role("button", name=...)`), e.g. the routing-rule editor, then create the source
    record with `create_freshbooks_invoice(page, amount="6000.00")` and call `run_pipeline()` (the
@@ -122,17 +123,42 @@ def freshbooks_consent(page: Page, decision: str) -> None:
     page.get_by_role("button", name="Allow" if decision == "allow" else "Deny").click()
 
 
+def slack_consent(page: Page, decision: str) -> None:
+    """slack.com/oauth/v2/authorize's stand-in: "… is requesting permission …", Allow or Cancel."""
+    expect(page.get_by_role("heading", level=1)).to_contain_text("is requesting permission to access")
+    page.get_by_role("button", name="Allow" if decision == "allow" else "Cancel").click()
+
+
+def monday_consent(page: Page, decision: str) -> None:
+    """auth.monday.com/oauth2/authorize's stand-in: "Install … on monday.com", Authorize or Cancel."""
+    expect(page.get_by_role("heading", level=1)).to_contain_text("on monday.com")
+    page.get_by_role("button", name="Authorize" if decision == "allow" else "Cancel").click()
+
+
 # provider -> what a person does on its sandbox consent page ("allow" or "deny").
-CONSENT: dict[str, Callable[[Page, str], None]] = {"freshbooks": freshbooks_consent}
+CONSENT: dict[str, Callable[[Page, str], None]] = {
+    "freshbooks": freshbooks_consent,
+    "slack": slack_consent,
+    "monday": monday_consent,
+}
+# provider -> the heading of the page a successful connect lands on (its next step), if not home.
+LANDING: dict[str, str] = {"slack": "Slack routing rules", "monday": "Monday.com boards"}
+
+
+def _landed(page: Page, provider: str, decision: str) -> str:
+    """Back from the sandbox on the provider's next-step page (home when declined); the message."""
+    expect(page).not_to_have_url(re.compile(r"/sandbox/"))
+    heading = LANDING.get(provider, "Connections") if decision == "allow" else "Connections"
+    expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+    return page.locator(".messages").inner_text()
 
 
 def connect_via_oauth(page: Page, provider: str, label: str, decision: str = "allow") -> str:
-    """Home → Connect <label> → the sandbox consent page → decision → back home; returns the message."""
+    """Home → Connect <label> → the sandbox consent page → decision → back; returns the message."""
     go_home(page)
     provider_card(page, provider).get_by_role("link", name=f"Connect {label}").click()
     CONSENT[provider](page, decision)
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Connections")
-    return page.locator(".messages").inner_text()
+    return _landed(page, provider, decision)
 
 
 def reconnect(page: Page, provider: str, label: str) -> str:
@@ -140,8 +166,7 @@ def reconnect(page: Page, provider: str, label: str) -> str:
     go_home(page)
     provider_card(page, provider).get_by_role("link", name=f"Reconnect {label}").click()
     CONSENT[provider](page, "allow")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Connections")
-    return page.locator(".messages").inner_text()
+    return _landed(page, provider, "allow")
 
 
 # --- the sandbox FreshBooks console ---------------------------------------------------------------

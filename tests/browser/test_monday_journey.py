@@ -1,0 +1,238 @@
+"""The Monday.com journey in a real browser: connect with monday's consent page, map a board's columns
+in the editor, see a FreshBooks invoice become an item on the sandbox board; then break the map on
+the board (delete the Amount column), read the failure that names the column, fix the map and replay.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Locator, Page, expect
+
+from integrations.monday import sandbox as monday_sandbox
+from integrations.monday.models import BoardMap
+from mlconnector.connections.models import Connection
+from mlconnector.pipeline.models import Delivery
+from tests.browser.harness import (
+    connect_via_oauth,
+    create_freshbooks_invoice,
+    expect_state,
+    login,
+    open_event,
+    provider_card,
+    run_pipeline,
+    screenshot,
+    seed_sandbox,
+)
+from tests.factories import ConnectionFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BOARD = "Invoices"
+
+
+@pytest.fixture
+def monday_live(live):
+    seed_sandbox("monday")
+    return live
+
+
+def record_row(page: Page, label: str) -> Locator:
+    """A row of the maps overview: Invoices, Payments, Bills, Expenses."""
+    return page.locator("tr", has=page.get_by_role("rowheader", name=label, exact=True))
+
+
+def deliveries_to_monday(page: Page) -> Locator:
+    deliveries = page.locator("section", has=page.get_by_role("heading", name="Deliveries"))
+    return deliveries.locator("tr", has_text="Monday.com")
+
+
+def open_board(page: Page, name: str = BOARD) -> None:
+    page.goto("/sandbox/monday/")
+    page.get_by_role("link", name=name, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+
+
+def board_item(page: Page, invoice: str) -> Locator:
+    """The item's row on the sandbox board: the item is named after the invoice number."""
+    return page.locator("tr[data-item-id]", has_text=invoice)
+
+
+def cell(page: Page, item: Locator, column: str) -> Locator:
+    """The item's value in the column with this title (by the header's position in the first group)."""
+    titles = [
+        t.split("\n")[0].strip() for t in page.locator("section.card").first.locator("thead th").all_inner_texts()
+    ]
+    return item.locator("td").nth(titles.index(column))
+
+
+def map_invoices(page: Page) -> None:
+    """The column-map editor, as an admin uses it: board → group → a column per field → status labels."""
+    record_row(page, "Invoices").get_by_role("link", name="Choose a board").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Invoices on Monday.com")
+    page.get_by_label("Board").select_option(label=BOARD)
+    page.get_by_role("button", name="Show its columns").click()
+    expect(page.get_by_role("heading", name=f"Board “{BOARD}”")).to_be_visible()
+    page.get_by_label("Group", exact=True).select_option(label="This month")
+    # Only compatible columns are offered: a date column is not offered for the amount.
+    amount = page.get_by_label("Amount", exact=True)
+    expect(amount.locator("option", has_text="“Amount” (numbers)")).to_have_count(1)
+    expect(amount.locator("option", has_text="(date)")).to_have_count(0)
+    page.get_by_label("Client name", exact=True).select_option(label="“Client” (text)")
+    page.get_by_label("Invoice number", exact=True).select_option(label="“Invoice number” (text)")
+    amount.select_option(label="“Amount” (numbers)")
+    page.get_by_label("Due date", exact=True).select_option(label="“Due date” (date)")
+    page.get_by_label("Status", exact=True).select_option(label="“Status” (status)")
+    for freshbooks, label in (("Draft", "Draft"), ("Sent", "Sent"), ("Partly paid", "Partial"), ("Paid", "Paid")):
+        page.get_by_label(f"FreshBooks “{freshbooks}”").select_option(label)
+    screenshot(page, "monday-map-editor")
+    page.get_by_role("button", name="Save map").click()
+    expect(page.locator(".messages")).to_contain_text(f"Saved: invoices go to the board “{BOARD}”.")
+    expect(record_row(page, "Invoices")).to_contain_text(f"{BOARD} · This month")
+    expect(record_row(page, "Invoices")).to_contain_text("5 columns")
+
+
+def test_an_invoice_becomes_an_item_and_a_broken_map_is_named_fixed_and_replayed(
+    page: Page, monday_live, admin_a, tenant_a
+):
+    login(page, "alice")
+    connect_via_oauth(page, "freshbooks", "FreshBooks")
+    message = connect_via_oauth(page, "monday", "Monday.com")
+    assert "Monday.com connected: " in message and "Next, choose the boards for your records." in message
+    conn = Connection.objects.get(provider="monday")
+    expect(page).to_have_url(re.compile(rf"/monday/{conn.pk}/maps/$"))
+    expect(record_row(page, "Invoices")).to_contain_text("Not written to Monday")
+    map_invoices(page)
+
+    number = create_freshbooks_invoice(page, amount="6000.00")
+    run_pipeline()
+    open_board(page)
+    item = board_item(page, number)
+    expect(item).to_have_count(1)
+    expect(cell(page, item, "Client")).to_have_text("Northwind Traders")
+    expect(cell(page, item, "Invoice number")).to_have_text(number)
+    assert Decimal(cell(page, item, "Amount").inner_text()) == Decimal("6000")
+    due = (timezone.now() + timezone.timedelta(days=30)).date().isoformat()  # the sandbox's net-30 terms
+    expect(cell(page, item, "Due date")).to_have_text(due)
+    expect(cell(page, item, "Status")).to_have_text("Sent")
+    screenshot(page, "monday-board", full_page=False)  # the board's items; its column controls are below
+
+    # Someone deletes the mapped Amount column on the board.
+    amount_id = monday_sandbox.board(BOARD)["column_ids"]["Amount"]
+    page.get_by_role("button", name="Delete column Amount").click()
+    expect(page.locator(".messages")).to_contain_text(f"Column {amount_id} deleted.")
+    broken = create_freshbooks_invoice(page, amount="250.00")
+    run_pipeline()
+
+    # The failure names the column: on the event's deliveries, the connection's health and the maps page.
+    open_event(page, broken)
+    row = deliveries_to_monday(page)
+    expect(row).to_contain_text("Failed")
+    expect(row).to_contain_text("“Amount”")
+    expect(row.get_by_role("button", name="Replay")).to_be_visible()
+    page.goto("/")
+    expect(provider_card(page, "monday")).to_contain_text("1 failed")
+    page.goto(f"/monday/{conn.pk}/maps/")
+    expect(record_row(page, "Invoices").get_by_role("alert")).to_contain_text("Amount")
+
+    # Fix: the board gets a numbers column again (Notes retyped), and the editor maps the amount to it.
+    open_board(page)
+    expect(board_item(page, broken)).to_have_count(0)  # nothing half-written
+    page.get_by_label("New type for Notes").select_option("numbers")
+    page.get_by_role("button", name="Change column type of Notes").click()
+    expect(page.locator(".messages")).to_contain_text("is now a numbers column")
+    page.goto(f"/monday/{conn.pk}/maps/")
+    record_row(page, "Invoices").get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("alert").filter(has_text="This map no longer matches the board")).to_contain_text("Amount")
+    page.get_by_label("Amount", exact=True).select_option(label="“Notes” (numbers)")
+    page.get_by_role("button", name="Save map").click()
+    expect(page.locator(".messages")).to_contain_text("Saved: invoices go to the board")
+    expect(record_row(page, "Invoices").get_by_role("alert")).to_have_count(0)
+
+    # Replay that one delivery from the audit browser; the worker writes the item.
+    open_event(page, broken)
+    deliveries_to_monday(page).get_by_role("button", name="Replay").click()
+    expect(page.locator(".messages")).to_contain_text("Replay queued")
+    run_pipeline()
+    open_event(page, broken)
+    expect(deliveries_to_monday(page)).to_contain_text("Delivered")
+    expect(deliveries_to_monday(page)).to_contain_text("(replayed 1×)")
+    open_board(page)
+    item = board_item(page, broken)
+    expect(item).to_have_count(1)
+    expect(cell(page, item, "Client")).to_have_text("Northwind Traders")
+    assert Decimal(cell(page, item, "Notes").inner_text()) == Decimal("250")
+    expect(board_item(page, number)).to_have_count(1)  # the first item is still there, once
+    assert Delivery.objects.filter(connection=conn).exclude(status="succeeded").count() == 0
+
+
+def test_a_personal_api_token_from_the_sandbox_connects_monday(page: Page, monday_live, admin_a):
+    page.goto("/sandbox/monday/")
+    page.get_by_role("button", name="Create a personal API token").click()
+    token = page.get_by_role("textbox", name="Personal API token").input_value()
+    assert token
+    login(page, "alice")
+    page.goto("/connections/monday/token/")
+    page.get_by_label(re.compile("token", re.I)).fill("not-a-real-token")
+    page.get_by_role("button", name="Check and connect").click()
+    expect(page.get_by_role("alert")).to_contain_text("Monday.com did not accept this token")
+    page.get_by_label(re.compile("token", re.I)).fill(token)
+    page.get_by_role("button", name="Check and connect").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Monday.com boards")
+    expect(page.locator(".messages")).to_contain_text("Monday.com connected:")
+    page.goto("/")
+    expect_state(page, "monday", "connected")
+
+
+def invoice_map(tenant) -> Connection:
+    """Tenant's Monday connection with a saved invoices map (as the editor saves it)."""
+    token = monday_sandbox.issue_personal_token()  # a live token: the viewer's editor reads the real board
+    conn = ConnectionFactory(
+        tenant=tenant, provider="monday", name="Acme Monday", credentials={"access_token": token, "kind": "personal"}
+    )
+    BoardMap.objects.create(
+        tenant=tenant,
+        connection=conn,
+        record_type="invoice",
+        board_id=monday_sandbox.board(BOARD)["id"],
+        board_name=BOARD,
+    )
+    return conn
+
+
+def test_a_viewer_reads_the_monday_maps_and_cannot_change_them(page: Page, monday_live, viewer_a, tenant_a):
+    conn = invoice_map(tenant_a)
+    login(page, "victor")
+    page.goto(f"/monday/{conn.pk}/maps/")
+    expect(page.get_by_role("note")).to_contain_text("read-only (viewer) access")
+    expect(record_row(page, "Invoices")).to_contain_text(BOARD)
+    expect(page.get_by_role("button", name=re.compile("Stop writing"))).to_have_count(0)
+    expect(page.get_by_role("link", name="Choose a board")).to_have_count(0)
+    record_row(page, "Invoices").get_by_role("link", name="View").click()
+    expect(page.get_by_role("note")).to_contain_text("You are viewing this map read-only")
+    expect(page.get_by_role("heading", name=f"Board “{BOARD}”")).to_be_visible()
+    expect(page.get_by_label("Amount", exact=True)).to_be_disabled()
+    expect(page.get_by_role("button", name="Save map")).to_have_count(0)
+    token = page.locator("input[name=csrfmiddlewaretoken]").first.get_attribute("value")
+    for path in (f"/monday/{conn.pk}/maps/invoice/", f"/monday/{conn.pk}/maps/invoice/delete/"):
+        forged = page.request.post(
+            path, form={"csrfmiddlewaretoken": token, "board": ""}, headers={"Referer": page.url}
+        )
+        assert forged.status == 403, path
+    assert BoardMap.objects.filter(connection=conn, record_type="invoice").exists()
+
+
+def test_a_user_of_tenant_b_cannot_reach_tenant_a_monday_maps_by_url(page: Page, monday_live, admin_b, tenant_a):
+    conn = invoice_map(tenant_a)
+    login(page, "bob")
+    token = page.locator("input[name=csrfmiddlewaretoken]").first.get_attribute("value")
+    for path in (f"/monday/{conn.pk}/maps/", f"/monday/{conn.pk}/maps/invoice/"):
+        assert page.goto(path).status == 404, path
+    forged = page.request.post(
+        f"/monday/{conn.pk}/maps/invoice/delete/", form={"csrfmiddlewaretoken": token}, headers={"Referer": page.url}
+    )
+    assert forged.status == 404
+    assert BoardMap.objects.filter(connection=conn).exists()
