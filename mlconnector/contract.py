@@ -134,6 +134,12 @@ class Integration(ABC):
     def check(self, audit: AuditContext | None = None) -> str:
         """A cheap authenticated call; returns a human sentence, raises ProviderError."""
 
+    @classmethod
+    def pages(cls, connection: Connection) -> list[tuple[str, str]]:
+        """The integration's own settings pages for this connection, as (label, url): the home
+        page and the connection page link to them (Slack's routing rules, Monday's board maps)."""
+        return []
+
     def describe(self, record_type: str) -> list[dict[str, Any]]:
         """Fields (or live columns) of a record type, for mapping editors."""
         return []

@@ -68,6 +68,12 @@ class Monday(Integration):
 
         return reverse("monday-maps", args=[connection.pk])
 
+    @classmethod
+    def pages(cls, connection) -> list[tuple[str, str]]:
+        from django.urls import reverse
+
+        return [("Board maps", reverse("monday-maps", args=[connection.pk]))]
+
     def check(self, audit: AuditContext | None = None) -> str:
         data = self.client(audit).execute("Me")
         me, account = data.get("me") or {}, data.get("account") or {}

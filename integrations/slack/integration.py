@@ -35,6 +35,12 @@ class Slack(Integration):
 
         return complete_oauth(request, tenant=tenant, token=token, reconnect=reconnect)
 
+    @classmethod
+    def pages(cls, connection) -> list[tuple[str, str]]:
+        from django.urls import reverse
+
+        return [("Routing rules", reverse("slack-rules")), ("Posts", reverse("slack-posts"))]
+
     def check(self, audit: AuditContext | None = None) -> str:
         data = self.client(audit).auth_test()
         return f"Signed in to {data.get('team') or 'Slack'} as {data.get('user') or 'the bot'}."

@@ -60,6 +60,13 @@ def connect_url(integration, connection: Connection | None = None) -> str:
     return ""
 
 
+def token_url(integration) -> str:
+    try:
+        return reverse("connection-token", args=[integration.provider])
+    except NoReverseMatch:
+        return ""
+
+
 PROVIDER_STATES = {
     Connection.Status.ACTIVE: "connected",
     Connection.Status.NEEDS_RECONNECT: "needs reconnect",
@@ -89,6 +96,7 @@ def home(request):
             items = by_provider.pop(cls.provider, [])
             for item in items:
                 item["reconnect_url"] = connect_url(cls, item["conn"])
+                item["pages"] = cls.pages(item["conn"])
             state = PROVIDER_STATES.get(items[0]["conn"].status, "connected") if items else "not connected"
             providers.append(
                 {
@@ -98,6 +106,10 @@ def home(request):
                     "connections": items,
                     "connect_url": connect_url(cls),
                     "uses_token": not hasattr(cls, "oauth_spec"),
+                    # OAuth providers that also take an API token (Monday) offer both.
+                    "token_url": token_url(cls)
+                    if hasattr(cls, "oauth_spec") and getattr(cls, "token_form", False)
+                    else "",
                 }
             )
         recent = InboundEvent.objects.for_tenant(tenant).defer("raw_body", "payload", "headers")[:10]
@@ -134,6 +146,7 @@ def detail(request, pk: int):
         "connections/detail.html",
         {
             "conn": conn,
+            "pages": integration.pages(conn) if integration is not None else [],
             "health": health(conn),
             "last_error_plain": plain_error(conn.last_error, conn.get_provider_label()),
             "deliveries": deliveries,

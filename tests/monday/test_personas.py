@@ -66,3 +66,16 @@ def test_the_token_form_is_for_admins_and_reconnects_stay_in_the_tenant(monday, 
     assert stolen.status_code == 404
     assert client_for(personas["viewer_a"]).get(f"{url}?connection={monday.pk}").status_code == 403
     assert Connection.objects.filter(provider="monday").count() == 1
+
+
+def test_home_links_to_board_maps_and_offers_the_token_form(db, admin_a, tenant_a):
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+    from tests.factories import ConnectionFactory
+
+    page = client_for(admin_a).get(reverse("home"))
+    assert f'href="{reverse("connection-token", args=["monday"])}"'.encode() in page.content
+    conn = ConnectionFactory(tenant=tenant_a, provider="monday", config={})
+    page = client_for(admin_a).get(reverse("home"))
+    assert f'href="{reverse("monday-maps", args=[conn.pk])}"'.encode() in page.content

@@ -204,3 +204,11 @@ def test_failed_posts_are_searchable_and_replayed_in_bulk_after_seeing_how_many(
 def test_the_channel_list_can_be_refreshed(admin_a, slack_a):
     response = client_for(admin_a).post(reverse("slack-channels-refresh"), follow=True)
     assert b"channels listed from Sandbox Workspace" in response.content
+
+
+def test_home_and_the_connection_page_link_to_the_rules_and_posts(viewer_a, slack_a):
+    client = client_for(viewer_a)
+    for page in (client.get(reverse("home")), client.get(reverse("connection-detail", args=[slack_a.pk]))):
+        assert page.status_code == 200
+        assert f'href="{reverse("slack-rules")}"'.encode() in page.content
+        assert f'href="{reverse("slack-posts")}"'.encode() in page.content
