@@ -70,7 +70,7 @@ def rule_edit(request, pk: int | None = None):
                     last = _rules(request).aggregate(m=Max("position"))["m"]
                     candidate.position = 0 if last is None else last + 1
                 candidate.save()
-                messages.success(request, f"Rule saved: {candidate.describe()}.")
+                messages.success(request, f"Rule “{candidate.name}” saved: {candidate.describe()}.")
                 return redirect("slack-rules")
     status = 400 if request.method == "POST" and form.errors else 200
     return render(request, "slack/rule_form.html", {**ctx, "form": form, "preview": preview}, status=status)

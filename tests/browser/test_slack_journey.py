@@ -73,7 +73,7 @@ def add_rule_over_5000_to_exec_alerts(page: Page) -> None:
     page.get_by_label("Amount").select_option(label="above")
     page.get_by_role("button", name="Save rule").click()
     expect(page.locator(".messages")).to_contain_text(
-        "Rule saved: Invoice created; amount above 5,000.00 → #exec-alerts."
+        f"Rule “{RULE}” saved: Invoice created; amount above 5,000.00 → #exec-alerts."
     )
     rules = page.locator("table.rules")
     expect(rules).to_contain_text(RULE)
