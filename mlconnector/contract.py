@@ -114,6 +114,8 @@ class Integration(ABC):
     provider: ClassVar[str] = ""
     label: ClassVar[str] = ""
     auth_kind: ClassVar[str] = "oauth2"  # "oauth2" or "token"
+    # Offered on the home page to connect (test-only integrations are not).
+    listed: ClassVar[bool] = True
     produces: ClassVar[frozenset[str]] = frozenset()
     # event type -> name of the method that writes it to this provider
     sync_handlers: ClassVar[Mapping[str, str]] = {}

@@ -94,6 +94,8 @@ def home(request):
             by_provider.setdefault(conn.provider, []).append({"conn": conn, "health": health(conn)})
         for cls in registry.all():
             items = by_provider.pop(cls.provider, [])
+            if not items and not cls.listed:
+                continue
             for item in items:
                 item["reconnect_url"] = connect_url(cls, item["conn"])
                 item["pages"] = cls.pages(item["conn"])

@@ -22,7 +22,13 @@ def provider_card(page: str, provider: str) -> str:
     return page[start : page.index("</section>", start)]
 
 
-def test_it_lists_every_registered_provider_with_its_state(tenant_a, admin_a):
+@pytest.fixture
+def listed_sink(monkeypatch):
+    """The test-only sink is not offered on the home page; these tests use it as a token provider."""
+    monkeypatch.setattr(registry.get("testsink"), "listed", True)
+
+
+def test_it_lists_every_registered_provider_with_its_state(tenant_a, admin_a, listed_sink):
     ConnectionFactory(tenant=tenant_a, provider="freshbooks", name="Demo Books")
     page = client_for(admin_a).get("/").content.decode()
     for cls in registry.all():
@@ -31,14 +37,21 @@ def test_it_lists_every_registered_provider_with_its_state(tenant_a, admin_a):
     assert "not connected</span>" in provider_card(page, "testsink")
 
 
-def test_connect_starts_the_oauth_flow_or_says_where_to_connect(tenant_a, admin_a):
+def test_an_unlisted_integration_is_only_shown_once_connected(tenant_a, admin_a):
+    page = client_for(admin_a).get("/").content.decode()
+    assert 'data-provider="testsink"' not in page and 'data-provider="slack"' in page
+    ConnectionFactory(tenant=tenant_a, provider="testsink")
+    assert 'data-provider="testsink"' in client_for(admin_a).get("/").content.decode()
+
+
+def test_connect_starts_the_oauth_flow_or_says_where_to_connect(tenant_a, admin_a, listed_sink):
     page = client_for(admin_a).get("/").content.decode()
     assert f'href="{reverse("connection-connect", args=["freshbooks"])}"' in provider_card(page, "freshbooks")
     sink = provider_card(page, "testsink")  # a token provider: the token form (another team's view)
     assert f'href="{reverse("connection-token", args=["testsink"])}"' in sink
 
 
-def test_without_a_connect_page_the_card_says_where_to_connect(tenant_a, admin_a, monkeypatch):
+def test_without_a_connect_page_the_card_says_where_to_connect(tenant_a, admin_a, monkeypatch, listed_sink):
     from django.urls import NoReverseMatch
 
     from mlconnector.connections import views
@@ -103,7 +116,7 @@ def test_a_viewer_sees_the_actions_disabled_and_why(tenant_a, viewer_a):
     assert 'disabled aria-describedby="ro-' in card and 'action="/connections/' in card  # Test stays usable
     assert "/connect/" not in card
     assert "Only admins of Acme Ltd can connect or change apps" in page
-    assert 'disabled aria-describedby="viewer-connect">Connect Test sink' in page
+    assert 'disabled aria-describedby="viewer-connect">Connect Slack' in page
 
 
 def test_an_action_lands_back_on_the_page_it_was_pressed_on(tenant_a, admin_a):
