@@ -56,7 +56,6 @@ def test_a_newcomer_connects_freshbooks_and_follows_an_invoice_to_its_timeline(p
     recent = page.locator("table", has=page.get_by_text("Received"))
     expect(recent).to_contain_text(f"#{number}")
     expect(recent).to_contain_text("Northwind Traders")
-    screenshot(page, "home")
 
     open_event(page, number)
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"invoice.create #{number}")
@@ -70,11 +69,9 @@ def test_a_newcomer_connects_freshbooks_and_follows_an_invoice_to_its_timeline(p
     expect(timeline).to_contain_text(f"remote id {remote_id}")
     page.get_by_text("Show the invoice.create record as fetched").click()  # admins see the payload
     expect(page.locator("pre.payload")).to_contain_text("Northwind Traders")
-    screenshot(page, "event-timeline")
 
     page.goto("/audit/")
     expect(page.locator("table.events")).to_contain_text(f"#{number}")
-    screenshot(page, "audit-log")
     assert effect_count() == 1
 
 

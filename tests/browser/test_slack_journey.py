@@ -119,6 +119,7 @@ def test_an_invoice_over_5000_reaches_exec_alerts_and_a_revoked_token_sends_it_o
     remote_id = slack_row.locator("code").inner_text()
     assert remote_id == f"{slack_sandbox.channel_id('exec-alerts')}:{slack_ts}", remote_id  # channel:ts of the post
     expect(timeline).to_contain_text(f"remote id {remote_id}")
+    screenshot(page, "event-timeline")
 
     # The editor's preview tries the rule on recent events: the 6,000 invoice would post, the small one not.
     page.goto("/slack/rules/")
@@ -159,6 +160,12 @@ def test_an_invoice_over_5000_reaches_exec_alerts_and_a_revoked_token_sends_it_o
     run_pipeline()
     texts = [m["text"] for m in slack_sandbox.messages("exec-alerts")]
     assert len(texts) == 2 and [f"({first})" in texts[0], f"({second})" in texts[1]] == [True, True], texts
+    go_home(page)
+    expect(provider_card(page, "slack").get_by_role("link", name="Routing rules")).to_be_visible()
+    screenshot(page, "home")
+    page.goto("/audit/")
+    expect(page.locator("table.events")).to_contain_text(f"#{second}")
+    screenshot(page, "audit-log")
 
 
 def test_declining_slack_consent_says_so_and_connects_nothing(page: Page, slack_live, admin_a):
