@@ -58,10 +58,10 @@ SECRET_KEY = _persistent_secret("MLCONNECTOR_SECRET_KEY", "secret_key", generate
 # Encryption keys for credentials and payloads, separate from SECRET_KEY. Comma-separated:
 # the first encrypts, every one decrypts, so a new key can be put in front of the old one and
 # `manage.py rotate_encryption_key` re-encrypts every row before the old key is dropped.
-MLCONNECTOR_ENCRYPTION_KEYS = env_list(
-    "MLCONNECTOR_ENCRYPTION_KEYS",
-    [_persistent_secret("MLCONNECTOR_ENCRYPTION_KEY", "encryption_key", generate=lambda: secrets.token_urlsafe(32))],
-)
+# MLCONNECTOR_ENCRYPTION_KEY (one key) is read only when MLCONNECTOR_ENCRYPTION_KEYS is not set.
+MLCONNECTOR_ENCRYPTION_KEYS = env_list("MLCONNECTOR_ENCRYPTION_KEYS", []) or [
+    _persistent_secret("MLCONNECTOR_ENCRYPTION_KEY", "encryption_key", generate=lambda: secrets.token_urlsafe(32))
+]
 
 DEBUG = env_bool("MLCONNECTOR_DEBUG", False)
 ALLOWED_HOSTS = env_list("MLCONNECTOR_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])

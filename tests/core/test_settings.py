@@ -33,3 +33,33 @@ def test_it_retries_for_at_least_a_day():
 
 def test_it_keeps_the_encryption_key_apart_from_secret_key():
     assert settings.SECRET_KEY not in settings.MLCONNECTOR_ENCRYPTION_KEYS
+
+
+def test_production_starts_with_only_the_documented_keys_set():
+    """The README's production recipe: MLCONNECTOR_ENCRYPTION_KEYS alone (no single-key variable)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLCONNECTOR_", "DJANGO_", "DATABASE_URL", "REDIS_URL"))
+    }
+    env |= {
+        "MLCONNECTOR_ENV": "production",
+        "MLCONNECTOR_SECRET_KEY": "x" * 60,
+        "MLCONNECTOR_ENCRYPTION_KEYS": "new-key-not-secret-0000000000000,old-key-not-secret-000000000000",
+        "MLCONNECTOR_ALLOWED_HOSTS": "connector.example.com",
+        "DJANGO_SETTINGS_MODULE": "mlconnector.settings",
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(len(settings.MLCONNECTOR_ENCRYPTION_KEYS))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-500:]
+    assert out.stdout.strip() == "2"
