@@ -179,6 +179,15 @@ def connect(request, provider: str):
     if request.GET.get("connection"):
         reconnect = _own_connection(request, int(request.GET["connection"]))
         _require_admin(request, reconnect.tenant)
+    spec = integration.oauth_spec()
+    if not spec.client_id or not spec.client_secret:
+        name = provider.upper()
+        messages.error(
+            request,
+            f"{integration.label} is not set up on this server yet: its OAuth app ({name}_CLIENT_ID and "
+            f"{name}_CLIENT_SECRET) is missing. Ask whoever runs ml-connector to configure it.",
+        )
+        return redirect("home")
     state = secrets.token_urlsafe(32)
     request.session[f"oauth:{provider}"] = {
         "state": state,

@@ -209,3 +209,10 @@ def test_declining_the_slack_install_connects_nothing(db, admin_a):
     page = connect_slack(client_for(admin_a), decision="cancel")
     assert b"You declined access to Slack" in page.content
     assert not Connection.objects.filter(provider="slack").exists()
+
+
+def test_connect_explains_a_missing_oauth_app_instead_of_sending_people_to_slack(db, admin_a, settings):
+    settings.SLACK_CLIENT_ID = ""
+    response = client_for(admin_a).get("/connections/slack/connect/", follow=True)
+    assert b"Slack is not set up on this server yet" in response.content and b"SLACK_CLIENT_ID" in response.content
+    assert response.redirect_chain[-1][0] == "/"
