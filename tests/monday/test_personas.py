@@ -79,3 +79,24 @@ def test_home_links_to_board_maps_and_offers_the_token_form(db, admin_a, tenant_
     conn = ConnectionFactory(tenant=tenant_a, provider="monday", config={})
     page = client_for(admin_a).get(reverse("home"))
     assert f'href="{reverse("monday-maps", args=[conn.pk])}"'.encode() in page.content
+
+
+def test_board_maps_in_the_admin_are_read_only_and_tenant_scoped(db, admin_a, admin_b, tenant_a):
+    from django.urls import reverse
+
+    from integrations.monday.models import BoardMap
+    from tests.conftest import client_for
+    from tests.factories import ConnectionFactory
+
+    conn = ConnectionFactory(tenant=tenant_a, provider="monday", config={})
+    bm = BoardMap.objects.create(
+        tenant=tenant_a, connection=conn, record_type="invoice", board_id="1", board_name="Q4 invoices"
+    )
+    listing = reverse("admin:monday_boardmap_changelist")
+    assert b"Q4 invoices" in client_for(admin_a).get(listing).content
+    page = client_for(admin_a).get(reverse("admin:monday_boardmap_change", args=[bm.pk]))
+    assert (
+        page.status_code == 200 and b"Open the board map editor" in page.content and b'name="_save"' not in page.content
+    )
+    assert b"Q4 invoices" not in client_for(admin_b).get(listing).content
+    assert client_for(admin_b).get(reverse("admin:monday_boardmap_change", args=[bm.pk])).status_code in (302, 404)
