@@ -386,6 +386,48 @@ class ApiClient:
         )
 
 
+class TokenClient(ApiClient):
+    """A client authenticated by the connection's stored access token (or one given explicitly,
+    e.g. a token being checked before it is stored). When a refresh token is stored, an expiring or
+    refused token is refreshed once across all workers (connections/tokens.py); providers supply
+    only the network half, `refresh_tokens(conn, audit) -> (credentials, expires_at)`."""
+
+    token_label: ClassVar[str] = ""
+    token_prefix: ClassVar[str] = "Bearer "
+
+    def __init__(self, connection=None, *, access_token: str | None = None, **kwargs):
+        super().__init__(connection, **kwargs)
+        self._access_token = access_token
+
+    def refresh_tokens(self, conn, audit: AuditContext):
+        raise Unauthorized("token cannot be refreshed", needs_reconnect=True)
+
+    def auth_headers(self) -> dict[str, str]:
+        token = self._access_token or (self.connection.secrets().get("access_token") if self.connection else None)
+        if not token:
+            raise Unauthorized(f"no {self.token_label or self.provider} access token stored", needs_reconnect=True)
+        return {"Authorization": f"{self.token_prefix}{token}"}
+
+    def can_refresh(self) -> bool:
+        # A client given a token explicitly uses that token: refreshing the stored one would not help.
+        return (
+            self._access_token is None
+            and self.connection is not None
+            and bool(self.connection.secrets().get("refresh_token"))
+        )
+
+    def refresh(self, seen_version: int) -> None:
+        from mlconnector.connections.tokens import RefreshBusy, refresh_serialised
+
+        try:
+            fresh = refresh_serialised(self.connection, seen_version, lambda c: self.refresh_tokens(c, self.audit))
+        except RefreshBusy as exc:
+            raise Unavailable(str(exc)) from None
+        # In place: the integration and the audit context hold this same Connection object.
+        for name in ("credentials", "credentials_version", "token_expires_at"):
+            setattr(self.connection, name, getattr(fresh, name))
+
+
 _EXPIRY_MARGIN = timedelta(seconds=120)
 
 

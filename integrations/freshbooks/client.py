@@ -20,11 +20,11 @@ from typing import Any
 from django.conf import settings
 
 from mlconnector.http import (
-    ApiClient,
     Forbidden,
     NotFound,
     RateLimited,
     Rejected,
+    TokenClient,
     Unauthorized,
     Unavailable,
     default_classify,
@@ -70,36 +70,18 @@ def money(value: Any) -> tuple[Decimal | None, str]:
     return amount, str(value.get("code") or "")
 
 
-class FreshBooksClient(ApiClient):
+class FreshBooksClient(TokenClient):
     provider = "freshbooks"
-
-    def __init__(self, connection=None, *, access_token: str | None = None, **kwargs):
-        super().__init__(connection, **kwargs)
-        self._access_token = access_token
+    token_label = "FreshBooks"
 
     @property
     def base_url(self) -> str:
         return settings.FRESHBOOKS_API_URL
 
-    # --- credentials ------------------------------------------------------------------------
-    def auth_headers(self) -> dict[str, str]:
-        token = self._access_token or (self.connection.secrets().get("access_token") if self.connection else None)
-        if not token:
-            raise Unauthorized("no FreshBooks access token stored", needs_reconnect=True)
-        return {"Authorization": f"Bearer {token}"}
-
-    def can_refresh(self) -> bool:
-        return self.connection is not None and bool(self.connection.secrets().get("refresh_token"))
-
-    def refresh(self, seen_version: int) -> None:
+    def refresh_tokens(self, conn, audit):
         from integrations.freshbooks.oauth import refresh_tokens
-        from mlconnector.connections.tokens import RefreshBusy, refresh_serialised
 
-        try:
-            self.connection = refresh_serialised(self.connection, seen_version, lambda c: refresh_tokens(c, self.audit))
-        except RefreshBusy as exc:
-            raise Unavailable(str(exc)) from None
-        self._access_token = None
+        return refresh_tokens(conn, audit)
 
     # --- errors -------------------------------------------------------------------------------
     def classify(self, response, data) -> None:

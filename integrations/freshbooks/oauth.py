@@ -7,16 +7,14 @@ body, and `redirect_uri` on refresh too (the SDK sends it; FreshBooks expects it
 
 from __future__ import annotations
 
-from authlib.integrations.base_client.errors import OAuthError
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from mlconnector.connections import services
 from mlconnector.connections.models import Connection
-from mlconnector.connections.oauth import OAuthSpec, expires_at, redirect_uri
-from mlconnector.connections.oauth import refresh as oauth_refresh
-from mlconnector.http import AuditContext, Unauthorized, Unavailable
+from mlconnector.connections.oauth import OAuthSpec, expires_at, redirect_uri, refresh_stored
+from mlconnector.http import AuditContext
 
 PROVIDER = "freshbooks"
 
@@ -38,17 +36,8 @@ def credentials_from(token: dict) -> dict:
 
 
 def refresh_tokens(conn: Connection, audit: AuditContext):
-    """The network half of a serialised refresh (see connections/tokens.py)."""
-    refresh_token = conn.secrets().get("refresh_token")
-    if not refresh_token:
-        raise Unauthorized("no refresh token stored", needs_reconnect=True)
-    try:
-        token = oauth_refresh(spec(), refresh_token, audit.for_connection(conn), redirect_uri=redirect_uri(PROVIDER))
-    except OAuthError as exc:
-        # invalid_grant: the refresh token was used, revoked, or the app was disconnected.
-        raise Unauthorized(f"FreshBooks refused the refresh token ({exc.error})", needs_reconnect=True) from None
-    except (ValueError, OSError) as exc:
-        raise Unavailable(f"FreshBooks token endpoint failed: {exc.__class__.__name__}") from None
+    """The network half of a serialised refresh (connections/tokens.py holds the lease)."""
+    token, _ = refresh_stored(spec(), conn, audit, "FreshBooks", redirect_uri=redirect_uri(PROVIDER))
     return credentials_from(token), expires_at(token)
 
 

@@ -20,12 +20,12 @@ from django.conf import settings
 
 from integrations.monday import budget, queries
 from mlconnector.http import (
-    ApiClient,
     Forbidden,
     NotFound,
     ProviderError,
     RateLimited,
     Rejected,
+    TokenClient,
     Unauthorized,
     Unavailable,
     default_classify,
@@ -55,14 +55,16 @@ COLUMN_CODES = {"ColumnValueException", "InvalidColumnIdException", "CorrectedVa
 _RESET_IN = re.compile(r"reset in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
 
 
-class MondayClient(ApiClient):
+class MondayClient(TokenClient):
     provider = "monday"
     # GraphQL reads are idempotent; mutations are marked per call.
     idempotent_methods = frozenset()
 
+    token_label = "Monday"
+    token_prefix = ""  # the raw token, no "Bearer" (vendors doc §1.1, trap 1)
+
     def __init__(self, connection=None, *, token: str | None = None, account_id: str = "", **kwargs):
-        super().__init__(connection, **kwargs)
-        self._token = token
+        super().__init__(connection, access_token=token, **kwargs)
         self._account = account_id or (getattr(connection, "external_account_id", "") or "")
         self._operation = ""
 
@@ -84,28 +86,13 @@ class MondayClient(ApiClient):
 
     # --- credentials ------------------------------------------------------------------------
     def auth_headers(self) -> dict[str, str]:
-        token = self._token or (self.connection.secrets().get("access_token") if self.connection else None)
-        if not token:
-            raise Unauthorized("no Monday token stored", needs_reconnect=True)
-        return {"Authorization": token, "API-Version": settings.MONDAY_API_VERSION}
+        return {**super().auth_headers(), "API-Version": settings.MONDAY_API_VERSION}
 
-    def can_refresh(self) -> bool:
-        # Only the OAuth 2.1 flow returns refresh tokens (vendors doc §1.8, trap 11).
-        return (
-            self._token is None and self.connection is not None and bool(self.connection.secrets().get("refresh_token"))
-        )
-
-    def refresh(self, seen_version: int) -> None:
+    def refresh_tokens(self, conn, audit):
+        # Only the OAuth 2.1 flow stores refresh tokens (vendors doc §1.8, trap 11).
         from integrations.monday.oauth import refresh_tokens
-        from mlconnector.connections.tokens import RefreshBusy, refresh_serialised
 
-        try:
-            fresh = refresh_serialised(self.connection, seen_version, lambda conn: refresh_tokens(conn, self.audit))
-        except RefreshBusy as exc:
-            raise Unavailable(str(exc)) from None
-        self.connection.credentials = fresh.credentials
-        self.connection.credentials_version = fresh.credentials_version
-        self.connection.token_expires_at = fresh.token_expires_at
+        return refresh_tokens(conn, audit)
 
     def rate_limit_key(self, method: str, path: str) -> str | None:
         # Budgets are per Monday account, whichever tenant or connection spends them (trap 29).

@@ -12,16 +12,14 @@ updates the existing connection instead of doubling every item.
 
 from __future__ import annotations
 
-from authlib.integrations.base_client.errors import OAuthError
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
 
 from mlconnector.connections import services
 from mlconnector.connections.models import Connection
-from mlconnector.connections.oauth import OAuthSpec, expires_at
-from mlconnector.connections.oauth import refresh as oauth_refresh
-from mlconnector.http import AuditContext, ProviderError, Unauthorized, Unavailable
+from mlconnector.connections.oauth import OAuthSpec, expires_at, refresh_stored
+from mlconnector.http import AuditContext, ProviderError, Unauthorized
 
 PROVIDER = "monday"
 
@@ -46,17 +44,9 @@ def credentials_from(token: dict, kind: str) -> dict:
 
 def refresh_tokens(conn: Connection, audit: AuditContext):
     """The network half of a serialised refresh (connections/tokens.py); OAuth 2.1 tokens only."""
-    refresh_token = conn.secrets().get("refresh_token")
-    if not refresh_token:
-        raise Unauthorized("no Monday refresh token stored", needs_reconnect=True)
-    try:
-        token = oauth_refresh(spec(), refresh_token, audit.for_connection(conn))
-    except OAuthError as exc:
-        raise Unauthorized(f"Monday refused the refresh token ({exc.error})", needs_reconnect=True) from None
-    except (ValueError, OSError) as exc:
-        raise Unavailable(f"Monday token endpoint failed: {exc.__class__.__name__}") from None
+    token, used = refresh_stored(spec(), conn, audit, "Monday")
     creds = credentials_from(token, "oauth")
-    creds.setdefault("refresh_token", refresh_token)  # kept when the response does not rotate it
+    creds.setdefault("refresh_token", used)  # kept when the response does not rotate it
     return creds, expires_at(token)
 
 

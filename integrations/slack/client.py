@@ -14,9 +14,9 @@ from typing import Any
 from django.conf import settings
 
 from mlconnector.http import (
-    ApiClient,
     RateLimited,
     Rejected,
+    TokenClient,
     Unauthorized,
     Unavailable,
     default_classify,
@@ -56,39 +56,24 @@ TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_ti
 DEFAULT_RETRY_AFTER = 5.0
 
 
-class SlackClient(ApiClient):
+class SlackClient(TokenClient):
     provider = "slack"
+    token_label = "Slack"
     # Reads are safe to repeat; a chat.postMessage is not (Slack has no idempotency key).
     idempotent_methods = frozenset({"GET"})
 
-    def __init__(self, connection=None, *, access_token: str | None = None, **kwargs):
+    def __init__(self, connection=None, **kwargs):
         super().__init__(connection, **kwargs)
-        self._access_token = access_token
         self._paced = False
 
     @property
     def base_url(self) -> str:
         return settings.SLACK_API_URL
 
-    # --- credentials ------------------------------------------------------------------------
-    def auth_headers(self) -> dict[str, str]:
-        token = self._access_token or (self.connection.secrets().get("access_token") if self.connection else None)
-        if not token:
-            raise Unauthorized("no Slack token stored", needs_reconnect=True)
-        return {"Authorization": f"Bearer {token}"}
-
-    def can_refresh(self) -> bool:
-        return self.connection is not None and bool(self.connection.secrets().get("refresh_token"))
-
-    def refresh(self, seen_version: int) -> None:
+    def refresh_tokens(self, conn, audit):
         from integrations.slack.oauth import refresh_tokens
-        from mlconnector.connections.tokens import RefreshBusy, refresh_serialised
 
-        try:
-            self.connection = refresh_serialised(self.connection, seen_version, lambda c: refresh_tokens(c, self.audit))
-        except RefreshBusy as exc:
-            raise Unavailable(str(exc)) from None
-        self._access_token = None
+        return refresh_tokens(conn, audit)
 
     # --- errors -------------------------------------------------------------------------------
     def classify(self, response, data) -> None:

@@ -8,16 +8,14 @@ adds `expires_in` (12 h) and a single-use `refresh_token` (vendors doc §3.1).
 
 from __future__ import annotations
 
-from authlib.integrations.base_client.errors import OAuthError
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
 
 from mlconnector.connections import services
 from mlconnector.connections.models import Connection
-from mlconnector.connections.oauth import OAuthSpec, expires_at
-from mlconnector.connections.oauth import refresh as oauth_refresh
-from mlconnector.http import AuditContext, ProviderError, Unauthorized, Unavailable
+from mlconnector.connections.oauth import OAuthSpec, expires_at, refresh_stored
+from mlconnector.http import AuditContext, ProviderError
 
 PROVIDER = "slack"
 
@@ -41,16 +39,7 @@ def credentials_from(token: dict) -> dict:
 
 def refresh_tokens(conn: Connection, audit: AuditContext):
     """The network half of a serialised refresh (connections/tokens.py holds the lease)."""
-    refresh_token = conn.secrets().get("refresh_token")
-    if not refresh_token:
-        raise Unauthorized("no Slack refresh token stored", needs_reconnect=True)
-    try:
-        token = oauth_refresh(spec(), refresh_token, audit.for_connection(conn))
-    except OAuthError as exc:
-        # invalid_refresh_token: used already, or the app was uninstalled.
-        raise Unauthorized(f"Slack refused the refresh token ({exc.error})", needs_reconnect=True) from None
-    except (ValueError, OSError) as exc:
-        raise Unavailable(f"Slack token endpoint failed: {exc.__class__.__name__}") from None
+    token, _ = refresh_stored(spec(), conn, audit, "Slack")
     return credentials_from(token), expires_at(token)
 
 

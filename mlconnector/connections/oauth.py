@@ -96,6 +96,27 @@ def refresh(spec: OAuthSpec, refresh_token: str, audit: AuditContext, **extra) -
     return token
 
 
+def refresh_stored(spec: OAuthSpec, conn, audit: AuditContext, label: str, **extra) -> tuple[dict[str, Any], str]:
+    """Spend the connection's stored (single-use) refresh token: the network half of a serialised
+    refresh (connections/tokens.py). Returns the token response and the refresh token used; a
+    refused or missing one means the person must reconnect."""
+    from authlib.integrations.base_client.errors import OAuthError
+
+    from mlconnector.http import Unauthorized, Unavailable
+
+    refresh_token = conn.secrets().get("refresh_token")
+    if not refresh_token:
+        raise Unauthorized(f"no {label} refresh token stored", needs_reconnect=True)
+    try:
+        token = refresh(spec, refresh_token, audit.for_connection(conn), **extra)
+    except OAuthError as exc:
+        # invalid_grant / invalid_refresh_token: used already, revoked, or the app was removed.
+        raise Unauthorized(f"{label} refused the refresh token ({exc.error})", needs_reconnect=True) from None
+    except (ValueError, OSError) as exc:
+        raise Unavailable(f"{label} token endpoint failed: {exc.__class__.__name__}") from None
+    return token, refresh_token
+
+
 def expires_at(token: dict[str, Any]) -> datetime | None:
     if token.get("expires_at"):
         return datetime.fromtimestamp(float(token["expires_at"]), tz=UTC)
