@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import AppConfig
@@ -116,6 +117,9 @@ class Integration(ABC):
     auth_kind: ClassVar[str] = "oauth2"  # "oauth2" or "token"
     # Offered on the home page to connect (test-only integrations are not).
     listed: ClassVar[bool] = True
+    # The module holding this provider's OAuth onboarding: `spec() -> OAuthSpec` and
+    # `complete_oauth(request, *, tenant, token, reconnect)`. Empty: it connects another way (a token form).
+    oauth_module: ClassVar[str] = ""
     produces: ClassVar[frozenset[str]] = frozenset()
     # event type -> name of the method that writes it to this provider
     sync_handlers: ClassVar[Mapping[str, str]] = {}
@@ -135,6 +139,15 @@ class Integration(ABC):
     @abstractmethod
     def check(self, audit: AuditContext | None = None) -> str:
         """A cheap authenticated call; returns a human sentence, raises ProviderError."""
+
+    # Onboarding ----------------------------------------------------------------------------------
+    @classmethod
+    def oauth_spec(cls):
+        return import_module(cls.oauth_module).spec()
+
+    @classmethod
+    def complete_oauth(cls, request, *, tenant, token, reconnect):
+        return import_module(cls.oauth_module).complete_oauth(request, tenant=tenant, token=token, reconnect=reconnect)
 
     @classmethod
     def pages(cls, connection: Connection) -> list[tuple[str, str]]:

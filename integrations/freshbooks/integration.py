@@ -37,6 +37,7 @@ class FreshBooks(Integration):
     provider = "freshbooks"
     label = "FreshBooks"
     auth_kind = "oauth2"
+    oauth_module = "integrations.freshbooks.oauth"
     # https://www.freshbooks.com/api/webhooks (event list: PipedreamHQ constants, see vendors doc §1.7)
     produces = frozenset(f"{t}.{a}" for t in RECORD_TYPES for a in ACTIONS) | {"invoice.sendByEmail"}
     sync_handlers = {}
@@ -52,18 +53,6 @@ class FreshBooks(Integration):
         return account
 
     # --- onboarding -----------------------------------------------------------------------------
-    @classmethod
-    def oauth_spec(cls):
-        from integrations.freshbooks.oauth import spec
-
-        return spec()
-
-    @classmethod
-    def complete_oauth(cls, request, *, tenant, token, reconnect):
-        from integrations.freshbooks.oauth import complete_oauth
-
-        return complete_oauth(request, tenant=tenant, token=token, reconnect=reconnect)
-
     @classmethod
     def choose_account(cls, conn, choice_id, *, actor):
         from integrations.freshbooks.oauth import choose_account

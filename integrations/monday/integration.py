@@ -21,6 +21,7 @@ class Monday(Integration):
     provider = "monday"
     label = "Monday.com"
     auth_kind = "oauth2"
+    oauth_module = "integrations.monday.oauth"
     # Besides OAuth, an admin can paste a personal API token (mlconnector/connections/token_views.py).
     token_form: ClassVar[bool] = True
     token_form_help: ClassVar[str] = (
@@ -43,18 +44,6 @@ class Monday(Integration):
         return MondayClient(self.connection, audit=audit)
 
     # --- onboarding -----------------------------------------------------------------------------
-    @classmethod
-    def oauth_spec(cls):
-        from integrations.monday.oauth import spec
-
-        return spec()
-
-    @classmethod
-    def complete_oauth(cls, request, *, tenant, token, reconnect):
-        from integrations.monday.oauth import complete_oauth
-
-        return complete_oauth(request, tenant=tenant, token=token, reconnect=reconnect)
-
     @classmethod
     def connect_with_token(cls, request, tenant, token: str, reconnect):
         from integrations.monday.oauth import connect_with_token

@@ -17,24 +17,13 @@ class Slack(Integration):
     provider = "slack"
     label = "Slack"
     auth_kind = "oauth2"
+    oauth_module = "integrations.slack.oauth"
     sync_handlers = {event: "post" for event, _ in EVENT_CHOICES}
 
     def client(self, audit: AuditContext | None = None) -> SlackClient:
         return SlackClient(self.connection, audit=audit)
 
     # --- onboarding -----------------------------------------------------------------------------
-    @classmethod
-    def oauth_spec(cls):
-        from integrations.slack.oauth import spec
-
-        return spec()
-
-    @classmethod
-    def complete_oauth(cls, request, *, tenant, token, reconnect):
-        from integrations.slack.oauth import complete_oauth
-
-        return complete_oauth(request, tenant=tenant, token=token, reconnect=reconnect)
-
     @classmethod
     def pages(cls, connection) -> list[tuple[str, str]]:
         from django.urls import reverse

@@ -114,7 +114,7 @@ def connect_with_token(request, provider: str):
             "label": integration.label,
             "help": getattr(integration, "token_form_help", ""),
             "reconnect": reconnect,
-            "oauth": hasattr(integration, "oauth_spec"),
+            "oauth": bool(integration.oauth_module),
             "provider": provider,
         },
         status=status,

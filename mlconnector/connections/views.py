@@ -49,7 +49,7 @@ def _own_connection(request, pk: int) -> Connection:
 def connect_url(integration, connection: Connection | None = None) -> str:
     """Where Connect (or Reconnect) starts: the OAuth flow, else the token form, else nowhere ("")."""
     query = f"?connection={connection.pk}" if connection is not None else ""
-    if hasattr(integration, "oauth_spec"):
+    if integration.oauth_module:
         return reverse("connection-connect", args=[integration.provider]) + query
     # The token form is another team's view; reverse it only if it exists.
     for kwargs in ({"args": [integration.provider]}, {"kwargs": {"provider": integration.provider}}):
@@ -107,11 +107,9 @@ def home(request):
                     "state": state,
                     "connections": items,
                     "connect_url": connect_url(cls),
-                    "uses_token": not hasattr(cls, "oauth_spec"),
+                    "uses_token": not cls.oauth_module,
                     # OAuth providers that also take an API token (Monday) offer both.
-                    "token_url": token_url(cls)
-                    if hasattr(cls, "oauth_spec") and getattr(cls, "token_form", False)
-                    else "",
+                    "token_url": token_url(cls) if cls.oauth_module and getattr(cls, "token_form", False) else "",
                 }
             )
         recent = InboundEvent.objects.for_tenant(tenant).defer("raw_body", "payload", "headers")[:10]
@@ -173,7 +171,7 @@ def switch_tenant_view(request):
 def connect(request, provider: str):
     _require_admin(request)
     integration = _integration(provider)
-    if not hasattr(integration, "oauth_spec"):
+    if not integration.oauth_module:
         raise Http404("This provider connects with a token form.")
     reconnect = None
     if request.GET.get("connection"):
