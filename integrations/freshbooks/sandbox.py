@@ -16,11 +16,10 @@ seconds) per identity turns an emulation on; it is off by default.
 
 from __future__ import annotations
 
-import base64
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -52,7 +51,7 @@ from integrations.freshbooks.sandbox_state import (
     send_verification,
 )
 from integrations.sandbox import faults, ratelimit, tokens
-from integrations.sandbox.http import bearer_token, body_params, json_body, json_response
+from integrations.sandbox.http import bearer_token, body_params, client_credentials, json_body, json_response
 from integrations.sandbox.models import SandboxAccount, SandboxObject, SandboxToken
 
 UNAUTHENTICATED = {"error": "unauthenticated", "error_description": "This action requires authentication to continue."}
@@ -74,18 +73,6 @@ def _oauth_error(status: int, error: str, description: str) -> HttpResponse:
     return json_response({"error": error, "error_description": description}, status, {"Cache-Control": "no-store"})
 
 
-def _client_credentials(request, params: dict) -> tuple[str, str]:
-    """client_secret_post (what the SDK and authlib send); HTTP Basic is accepted too."""
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            client_id, _, secret = base64.b64decode(header[6:]).decode("utf-8").partition(":")
-            return unquote(client_id), unquote(secret)
-        except (ValueError, UnicodeDecodeError):
-            return "", ""
-    return str(params.get("client_id") or ""), str(params.get("client_secret") or "")
-
-
 @csrf_exempt
 def token(request) -> HttpResponse:
     """POST auth/oauth/token, on the API host (vendors doc §1.1): form, multipart or JSON bodies."""
@@ -95,7 +82,7 @@ def token(request) -> HttpResponse:
     if request.method != "POST":
         return _oauth_error(405, "invalid_request", "Use POST.")
     params = body_params(request)
-    app = tokens.authenticate_app(PROVIDER, *_client_credentials(request, params))
+    app = tokens.authenticate_app(PROVIDER, *client_credentials(request, params))
     if app is None:
         return _oauth_error(401, "invalid_client", "Client authentication failed: unknown client or wrong secret.")
     grant = params.get("grant_type")

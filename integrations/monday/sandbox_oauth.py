@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from integrations.monday.sandbox_boards import PROVIDER, ensure_account
 from integrations.sandbox import faults, tokens
-from integrations.sandbox.http import body_params, json_response
+from integrations.sandbox.http import body_params, client_credentials, json_response
 from integrations.sandbox.models import SandboxToken
 
 CODE_TTL = 10 * 60
@@ -123,7 +123,7 @@ def token(request) -> HttpResponse:
         return _oauth_error(400, "invalid_request", "Use POST.")
     ensure_account()
     params = body_params(request)
-    app = tokens.authenticate_app(PROVIDER, params.get("client_id"), params.get("client_secret"))
+    app = tokens.authenticate_app(PROVIDER, *client_credentials(request, params))
     if app is None:
         return _oauth_error(401, "invalid_client", "Client authentication failed: unknown client_id or wrong secret")
     grant = params.get("grant_type") or "authorization_code"  # the legacy flow sends no grant_type

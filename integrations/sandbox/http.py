@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from django.http import HttpResponse
 
@@ -47,3 +48,16 @@ def json_body(request) -> Any:
         return json.loads(request.body or b"null", parse_float=Decimal)
     except ValueError:
         return None
+
+
+def client_credentials(request, params: dict) -> tuple[str, str]:
+    """An OAuth token endpoint's client authentication: HTTP Basic (client_secret_basic) or
+    client_id/client_secret in the body (client_secret_post). Malformed Basic gives ("", "")."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            client_id, _, secret = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+            return unquote(client_id), unquote(secret)
+        except (ValueError, UnicodeDecodeError):
+            return "", ""
+    return str(params.get("client_id") or ""), str(params.get("client_secret") or "")

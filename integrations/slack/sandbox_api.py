@@ -11,14 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from urllib.parse import unquote
 
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from integrations.sandbox import faults, tokens
-from integrations.sandbox.http import bearer_token, body_params, json_response
+from integrations.sandbox.http import bearer_token, body_params, client_credentials, json_response
 from integrations.sandbox.models import SandboxAccount, SandboxObject, SandboxToken
 from integrations.slack import sandbox_state as state
 from integrations.slack.sandbox_checks import MAX_TEXT, SlackError, check_arguments, check_blocks, parse_blocks
@@ -58,18 +57,6 @@ def params_of(request) -> dict:
 # --- OAuth v2 -----------------------------------------------------------------------------------------
 
 
-def _client_credentials(request, params: dict) -> tuple[str, str]:
-    """HTTP Basic (what Slack recommends and slack_sdk sends) or client_id/client_secret arguments."""
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            client_id, _, secret = base64.b64decode(header[6:]).decode("utf-8").partition(":")
-            return unquote(client_id), unquote(secret)
-        except (ValueError, UnicodeDecodeError):
-            return "", ""
-    return str(params.get("client_id") or ""), str(params.get("client_secret") or "")
-
-
 @csrf_exempt
 def oauth_access(request) -> HttpResponse:
     """POST api/oauth.v2.access: the code grant (single-use code, same redirect_uri) and refresh grant."""
@@ -78,7 +65,7 @@ def oauth_access(request) -> HttpResponse:
         return injected
     state.ensure_workspace()
     params = params_of(request)
-    client_id, secret = _client_credentials(request, params)
+    client_id, secret = client_credentials(request, params)
     if tokens.app_for(PROVIDER, client_id) is None:
         return failed(SlackError("invalid_client_id"))
     app = tokens.authenticate_app(PROVIDER, client_id, secret)
