@@ -77,15 +77,8 @@ def deliver(delivery_id: int) -> str:
         lease_until=None,
     )
     note_success(conn)
-    record(
-        AuditRecord.Kind.DELIVERY,
-        delivery=delivery,
-        event=delivery.event,
-        connection=conn,
-        outcome=AuditRecord.Outcome.OK,
-        remote_id=result.remote_id,
-        message=result.message or ("nothing to write" if result.noop else "delivered"),
-    )
+    message = result.message or ("nothing to write" if result.noop else "delivered")
+    _audit(delivery, AuditRecord.Outcome.OK, message, remote_id=result.remote_id)
     return "succeeded"
 
 
@@ -100,18 +93,25 @@ def _finish(delivery: Delivery, **fields) -> bool:
     return bool(updated)
 
 
-def _wait(delivery: Delivery, reason: str) -> str:
-    # Waiting for a reconnect or a resume does not use up an attempt.
-    _finish(delivery, status=S.WAITING, attempts=F("attempts") - 1, last_error=reason, lease_until=None)
-    delivery.attempts -= 1
+def _audit(delivery: Delivery, outcome: str, message: str, status: int | None = None, remote_id: str = "") -> None:
+    """The delivery's own audit row for this attempt's outcome (the calls it made have theirs)."""
     record(
         AuditRecord.Kind.DELIVERY,
         delivery=delivery,
         event=delivery.event,
         connection=delivery.connection,
-        outcome=AuditRecord.Outcome.WAITING,
-        message=reason,
+        outcome=outcome,
+        status_code=status,
+        remote_id=remote_id,
+        message=message,
     )
+
+
+def _wait(delivery: Delivery, reason: str) -> str:
+    # Waiting for a reconnect or a resume does not use up an attempt.
+    _finish(delivery, status=S.WAITING, attempts=F("attempts") - 1, last_error=reason, lease_until=None)
+    delivery.attempts -= 1
+    _audit(delivery, AuditRecord.Outcome.WAITING, reason)
     return "waiting"
 
 
@@ -124,14 +124,11 @@ def _retry_or_fail(delivery: Delivery, exc: ProviderError) -> str:
     delay = retry_delay(delivery.attempts, exc.retry_after)
     when = now + timedelta(seconds=delay)
     _finish(delivery, status=S.RETRYING, next_attempt_at=when, last_error=str(exc), lease_until=None)
-    record(
-        AuditRecord.Kind.DELIVERY,
-        delivery=delivery,
-        event=delivery.event,
-        connection=delivery.connection,
-        outcome=AuditRecord.Outcome.RETRY,
-        status_code=exc.status,
-        message=f"attempt {delivery.attempts} failed: {exc}; retrying in {delay:.0f}s",
+    _audit(
+        delivery,
+        AuditRecord.Outcome.RETRY,
+        f"attempt {delivery.attempts} failed: {exc}; retrying in {delay:.0f}s",
+        exc.status,
     )
     return "retrying"
 
@@ -152,28 +149,12 @@ def _defer(delivery: Delivery, exc: RateLimited, now) -> str:
         lease_until=None,
     )
     delivery.attempts -= 1
-    record(
-        AuditRecord.Kind.DELIVERY,
-        delivery=delivery,
-        event=delivery.event,
-        connection=delivery.connection,
-        outcome=AuditRecord.Outcome.RETRY,
-        status_code=exc.status,
-        message=f"{exc}; trying again in {exc.retry_after:.1f}s as asked",
-    )
+    _audit(delivery, AuditRecord.Outcome.RETRY, f"{exc}; trying again in {exc.retry_after:.1f}s as asked", exc.status)
     return "deferred"
 
 
 def _fail(delivery: Delivery, exc: ProviderError) -> str:
     _finish(delivery, status=S.FAILED, last_error=str(exc), lease_until=None)
     note_error(delivery.connection, str(exc))
-    record(
-        AuditRecord.Kind.DELIVERY,
-        delivery=delivery,
-        event=delivery.event,
-        connection=delivery.connection,
-        outcome=AuditRecord.Outcome.ERROR,
-        status_code=exc.status,
-        message=f"failed after {delivery.attempts} attempt(s): {exc}",
-    )
+    _audit(delivery, AuditRecord.Outcome.ERROR, f"failed after {delivery.attempts} attempt(s): {exc}", exc.status)
     return "failed"
