@@ -48,13 +48,29 @@ def every_stored_value() -> str:
     return text + "\n".join(decoded)
 
 
+def log_position() -> int:
+    log_file = Path(settings.MLCONNECTOR_LOG_FILE)
+    return log_file.stat().st_size if log_file.exists() else 0
+
+
+def assert_nowhere(secrets, log_start: int) -> None:
+    """None of `secrets` is in any table (raw, JSON-quoted or base64) or in what was logged since."""
+    dump = every_stored_value()
+    log_file = Path(settings.MLCONNECTOR_LOG_FILE)
+    logged = log_file.read_bytes()[log_start:].decode("utf-8", "replace") if log_file.exists() else ""
+    assert logged, "the test run should have written log lines"
+    for secret in secrets:
+        assert secret not in dump, f"a secret ({secret[:4]}…) is stored in plain text"
+        assert json.dumps(secret) not in dump, f"a secret ({secret[:4]}…) is stored in plain text"
+        assert secret not in logged, f"a secret ({secret[:4]}…) was logged"
+
+
 def test_no_secret_survives_in_a_database_dump_or_the_logs(tenant_a, admin_a):
     from integrations.freshbooks.sandbox import seed_demo
 
     seed_demo()
     sink_connection(tenant_a)
-    log_file = Path(settings.MLCONNECTOR_LOG_FILE)
-    log_start = log_file.stat().st_size if log_file.exists() else 0
+    log_start = log_position()
 
     connect_freshbooks(client_for(admin_a))  # OAuth code, tokens, callback verifiers
     first_generation = dict(Connection.objects.get(provider="freshbooks").credentials)
@@ -86,13 +102,7 @@ def test_no_secret_survives_in_a_database_dump_or_the_logs(tenant_a, admin_a):
     # The sandbox kept hashes of every token it issued; none of them is stored raw anywhere.
     assert SandboxToken.objects.filter(provider="freshbooks").count() >= 4
 
-    dump = every_stored_value()
-    logged = log_file.read_bytes()[log_start:].decode("utf-8", "replace") if log_file.exists() else ""
-    assert logged, "the test run should have written log lines"
-    for secret in secrets:
-        assert secret not in dump, f"a secret ({secret[:4]}…) is stored in plain text"
-        assert secret not in logged, f"a secret ({secret[:4]}…) was logged"
-        assert json.dumps(secret) not in dump
+    assert_nowhere(secrets, log_start)
 
 
 def test_an_error_message_from_a_provider_is_redacted_before_it_is_stored():
