@@ -13,7 +13,7 @@
 #
 # The budget is set so that only `--per-window` items fit in one window. Monday's window is
 # 60 s; to keep the run short the sandbox's window is scaled down to `--window` seconds (its
-# module constant sandbox_complexity.WINDOW_SECONDS, patched in this process) and the bound is
+# module constant sandbox.complexity.WINDOW_SECONDS, patched in this process) and the bound is
 # scaled the same way: bound items/minute = per-window × 60 / window. The budget is an exact
 # multiple of a create's cost plus half a create, so reads (board structure, amortised by the
 # cache) fit in the slack without moving the bound.
@@ -55,6 +55,7 @@ def configure(var_dir: str) -> None:
 
     settings.MLCONNECTOR_SANDBOX = True
     settings.MLCONNECTOR_SANDBOX_INPROCESS = True  # the sandbox answers in this process, no socket
+    settings.MLCONNECTOR_HTTP_TRANSPORT = "integrations.sandbox.inprocess.mount_inprocess"
     logging.disable(logging.INFO)  # one audit line per call would dominate the measurement
 
 
@@ -205,7 +206,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="mlc-bench-monday-") as var_dir:
         configure(var_dir)
-        from integrations.monday import sandbox, sandbox_complexity
+        from integrations.monday import sandbox
+        from integrations.monday.sandbox import complexity as sandbox_complexity
         from mlconnector.pipeline.models import Delivery
 
         sandbox_complexity.WINDOW_SECONDS = args.window
@@ -229,7 +231,7 @@ def main() -> None:
         windows = max(1, math.ceil(elapsed / args.window - 1e-9))
         ratio = written / (windows * args.per_window)
         print()
-        print(f"window scaled: {args.window:g}s instead of Monday's 60s (sandbox_complexity.WINDOW_SECONDS)")
+        print(f"window scaled: {args.window:g}s instead of Monday's 60s (sandbox.complexity.WINDOW_SECONDS)")
         print(f"items written:          {written} of {args.events} ({statuses['failed']} failed)")
         print(f"elapsed:                {elapsed:.1f}s = {windows} windows begun")
         print(f"items/minute:           {rate:,.0f}")

@@ -86,8 +86,8 @@ def setup(messages: int, timeout: float) -> None:
     from django.utils import timezone
 
     from integrations.sandbox import tokens
-    from integrations.slack import sandbox_state as slack_sandbox
     from integrations.slack.models import RoutingRule
+    from integrations.slack.sandbox import state as slack_sandbox
     from mlconnector.connections.models import Connection
     from mlconnector.pipeline.models import Delivery
     from mlconnector.tenants.models import Tenant
@@ -201,7 +201,7 @@ def warm(messages: int, timeout: float) -> None:
 
     from django.db import connections
 
-    from integrations.slack import sandbox_state as slack_sandbox
+    from integrations.slack.sandbox import state as slack_sandbox
     from mlconnector.connections.models import Connection
 
     conn = Connection.objects.get(provider="slack")
@@ -227,8 +227,8 @@ def drain(messages: int, timeout: float) -> None:
     from django.db.models import Count, Max
     from django.utils import timezone
 
-    from integrations.slack import sandbox_state as slack_sandbox
     from integrations.slack.models import SlackPost
+    from integrations.slack.sandbox import state as slack_sandbox
     from mlconnector.pipeline.dispatcher import LEASE_NAME, enqueue_deliveries
     from mlconnector.pipeline.models import Delivery, Lease
 

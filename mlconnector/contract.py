@@ -120,6 +120,8 @@ class Integration(ABC):
     # The module holding this provider's OAuth onboarding: `spec() -> OAuthSpec` and
     # `complete_oauth(request, *, tenant, token, reconnect)`. Empty: it connects another way (a token form).
     oauth_module: ClassVar[str] = ""
+    # The module of this integration's own pages, mounted at /<provider>/ (empty: it has none).
+    urlconf: ClassVar[str] = ""
     produces: ClassVar[frozenset[str]] = frozenset()
     # event type -> name of the method that writes it to this provider
     sync_handlers: ClassVar[Mapping[str, str]] = {}

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import requests
 from django.conf import settings
 from django.db import connection as db_connection
+from django.utils.module_loading import import_string
 
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
@@ -163,14 +164,19 @@ class AuditContext:
         return AuditContext(self.tenant or connection.tenant, connection, self.event, self.delivery, self.actor)
 
 
+def mount_transport(session: requests.Session) -> requests.Session:
+    """Mount the transport named by MLCONNECTOR_HTTP_TRANSPORT (a dotted path to a function taking
+    the session), e.g. the test suite's in-process sandbox; by default requests' own adapters."""
+    name = getattr(settings, "MLCONNECTOR_HTTP_TRANSPORT", "")
+    if name:
+        import_string(name)(session)
+    return session
+
+
 def build_session() -> requests.Session:
     session = requests.Session()
     session.headers["User-Agent"] = "ml-connector/0.1"
-    if getattr(settings, "MLCONNECTOR_SANDBOX_INPROCESS", False):
-        from integrations.sandbox.inprocess import mount_inprocess
-
-        mount_inprocess(session)
-    return session
+    return mount_transport(session)
 
 
 # --- the client -------------------------------------------------------------------------------

@@ -250,6 +250,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 # The fake providers under /sandbox/: on for the demo and tests, off in production.
 MLCONNECTOR_SANDBOX = env_bool("MLCONNECTOR_SANDBOX", not PRODUCTION)
 MLCONNECTOR_SANDBOX_URL = os.environ.get("MLCONNECTOR_SANDBOX_URL", MLCONNECTOR_PUBLIC_URL + "/sandbox").rstrip("/")
+# The fakes' URL map, mounted at /sandbox/ when MLCONNECTOR_SANDBOX is on (a name, so the core imports nothing from it).
+MLCONNECTOR_SANDBOX_URLCONF = "integrations.sandbox.urls"
+# A dotted path to a function that mounts a transport on each outbound requests.Session ("" = the network).
+MLCONNECTOR_HTTP_TRANSPORT = os.environ.get("MLCONNECTOR_HTTP_TRANSPORT", "")
 
 MLCONNECTOR_WEBHOOK_MAX_BYTES = int(os.environ.get("MLCONNECTOR_WEBHOOK_MAX_BYTES", str(64 * 1024)))
 # Rejected webhooks get an audit row each, up to this many per endpoint and minute (then a log line).

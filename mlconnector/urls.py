@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from mlconnector.admin_site import admin_site
+from mlconnector.contract import registry
 from mlconnector.webhooks.views import webhook
 
 urlpatterns = [
@@ -14,12 +15,12 @@ urlpatterns = [
     # Trailing slash optional: a redirect would count as a failed delivery for webhook senders.
     re_path(r"^hooks/(?P<provider>[a-z0-9_]+)/(?P<endpoint_key>[A-Za-z0-9_-]+)/?$", webhook, name="webhook"),
     path("api/", include("mlconnector.api.urls")),
-    path("slack/", include("integrations.slack.urls")),
-    path("monday/", include("integrations.monday.urls")),
+    # Each integration's own pages (Slack's routing rules, Monday's board maps) at /<provider>/.
+    *[path(f"{i.provider}/", include(i.urlconf)) for i in registry.all() if i.urlconf],
     path("audit/", include("mlconnector.audit.urls")),
     path("", include("mlconnector.tenants.urls")),
     path("", include("mlconnector.connections.urls")),
 ]
 
 if settings.MLCONNECTOR_SANDBOX:
-    urlpatterns.append(path("sandbox/", include("integrations.sandbox.urls")))
+    urlpatterns.append(path("sandbox/", include(settings.MLCONNECTOR_SANDBOX_URLCONF)))

@@ -22,6 +22,8 @@ MLCONNECTOR_PUBLIC_URL = os.environ.get("MLCONNECTOR_TEST_PUBLIC_URL", "http://t
 MLCONNECTOR_SANDBOX = True
 MLCONNECTOR_SANDBOX_URL = MLCONNECTOR_PUBLIC_URL + "/sandbox"
 MLCONNECTOR_SANDBOX_INPROCESS = os.environ.get("MLCONNECTOR_SANDBOX_INPROCESS", "1") == "1"
+# The core's outbound calls reach the fakes through this transport (the core never imports it).
+MLCONNECTOR_HTTP_TRANSPORT = "integrations.sandbox.inprocess.mount_inprocess" if MLCONNECTOR_SANDBOX_INPROCESS else ""
 FRESHBOOKS_AUTH_URL = MLCONNECTOR_SANDBOX_URL + "/freshbooks/auth"
 FRESHBOOKS_API_URL = MLCONNECTOR_SANDBOX_URL + "/freshbooks/api"
 SLACK_AUTH_URL = MLCONNECTOR_SANDBOX_URL + "/slack/oauth/v2/authorize"

@@ -22,6 +22,7 @@ class Monday(Integration):
     label = "Monday.com"
     auth_kind = "oauth2"
     oauth_module = "integrations.monday.oauth"
+    urlconf = "integrations.monday.urls"
     # Besides OAuth, an admin can paste a personal API token (mlconnector/connections/token_views.py).
     token_form: ClassVar[bool] = True
     token_form_help: ClassVar[str] = (

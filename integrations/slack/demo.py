@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from integrations.slack import sandbox_state
 from integrations.slack.models import RoutingRule
+from integrations.slack.sandbox import state as sandbox_state
 
 DEMO_RULES = (
     ("Invoices over 5,000", "exec-alerts", ["invoice.create"], "above", "5000", {}),

@@ -18,6 +18,7 @@ class Slack(Integration):
     label = "Slack"
     auth_kind = "oauth2"
     oauth_module = "integrations.slack.oauth"
+    urlconf = "integrations.slack.urls"
     sync_handlers = {event: "post" for event, _ in EVENT_CHOICES}
 
     def client(self, audit: AuditContext | None = None) -> SlackClient:

@@ -19,7 +19,7 @@ from django.conf import settings
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
 from mlconnector.audit.redaction import remember_secrets
-from mlconnector.http import AuditContext, assert_no_transaction
+from mlconnector.http import AuditContext, assert_no_transaction, mount_transport
 
 
 @dataclass
@@ -48,10 +48,7 @@ def session_for(spec: OAuthSpec, audit: AuditContext | None = None, **kwargs) ->
         token_endpoint_auth_method=spec.token_auth_method,
         **kwargs,
     )
-    if getattr(settings, "MLCONNECTOR_SANDBOX_INPROCESS", False):
-        from integrations.sandbox.inprocess import mount_inprocess
-
-        mount_inprocess(session)
+    mount_transport(session)
     session.hooks["response"].append(_audit_hook(spec.provider, audit or AuditContext()))
     return session
 

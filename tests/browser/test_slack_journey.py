@@ -10,8 +10,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from integrations.slack import sandbox_state as slack_sandbox
 from integrations.slack.routing import RoutingRule
+from integrations.slack.sandbox import state as slack_sandbox
 from tests.browser.harness import (
     connect_via_oauth,
     create_freshbooks_invoice,

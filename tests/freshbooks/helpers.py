@@ -59,7 +59,7 @@ def sandbox_source(tenant, account_id: str = "DEMO01", businesses: int = 1):
     from django.conf import settings
 
     from integrations.freshbooks.sandbox import seed_demo
-    from integrations.freshbooks.sandbox_state import PROVIDER, issue_tokens
+    from integrations.freshbooks.sandbox.state import PROVIDER, issue_tokens
     from integrations.sandbox import tokens
 
     demo = seed_demo(businesses=businesses)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from integrations.freshbooks.models import FreshBooksCallback
 from integrations.freshbooks.polling import poll_connection
 from integrations.freshbooks.sandbox import seed_demo
-from integrations.freshbooks.sandbox_state import KINDS, rows
+from integrations.freshbooks.sandbox.state import KINDS, rows
 from integrations.sandbox import faults
 from integrations.sandbox.models import SandboxFault, SandboxObject, SandboxToken
 from mlconnector.connections.models import Connection
@@ -189,7 +189,7 @@ def test_the_polling_backstop_feeds_missed_records_once(tenant_a):
     # A change is found as an update, delivered once.
     account = seed_demo().businesses[0]
     invoice = rows(account, "invoice").first()
-    from integrations.freshbooks import sandbox_records as records
+    from integrations.freshbooks.sandbox import records as records
 
     records.update(account, KINDS["invoice"], invoice.data["id"], {"notes": "changed", "due_date": "2027-01-31"})
     assert poll_connection(source.pk) == "1 missed records fed"

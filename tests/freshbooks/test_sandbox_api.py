@@ -10,10 +10,10 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from integrations.freshbooks import sandbox_records as records
 from integrations.freshbooks.client import FreshBooksClient
 from integrations.freshbooks.sandbox import add_business, add_identity, seed_demo
-from integrations.freshbooks.sandbox_state import KINDS, PROVIDER, issue_tokens, rows
+from integrations.freshbooks.sandbox import records as records
+from integrations.freshbooks.sandbox.state import KINDS, PROVIDER, issue_tokens, rows
 from integrations.sandbox import faults, tokens
 from integrations.sandbox.models import SandboxFault, SandboxObject, SandboxToken
 from mlconnector.connections.models import Connection

@@ -13,9 +13,9 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from integrations.freshbooks import sandbox_records as records
+from integrations.freshbooks.sandbox import records as records
 from integrations.freshbooks.sandbox import seed_demo
-from integrations.freshbooks.sandbox_state import KINDS, PROVIDER, business, issue_tokens, rows
+from integrations.freshbooks.sandbox.state import KINDS, PROVIDER, business, issue_tokens, rows
 from integrations.sandbox import delivery, tokens
 from integrations.sandbox.models import SandboxObject
 from tests.freshbooks.vendor import spec

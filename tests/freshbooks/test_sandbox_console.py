@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from integrations.freshbooks.sandbox import seed_demo
-from integrations.freshbooks.sandbox_state import KINDS, rows, save_new, sign, today
+from integrations.freshbooks.sandbox.state import KINDS, rows, save_new, sign, today
 from integrations.sandbox import delivery
 
 HOME = "/sandbox/freshbooks/"

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from integrations.freshbooks.sandbox import seed_demo
-from integrations.freshbooks.sandbox_state import PROVIDER, issue_tokens
+from integrations.freshbooks.sandbox.state import PROVIDER, issue_tokens
 from integrations.sandbox import faults, tokens
 from integrations.sandbox.models import SandboxFault, SandboxToken
 from mlconnector.connections.oauth import redirect_uri

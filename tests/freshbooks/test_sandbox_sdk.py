@@ -19,7 +19,7 @@ from freshbooks import FilterBuilder, IncludesBuilder, PaginateBuilder
 from freshbooks.errors import FreshBooksError
 
 from integrations.freshbooks.sandbox import seed_demo
-from integrations.freshbooks.sandbox_state import PROVIDER, sign
+from integrations.freshbooks.sandbox.state import PROVIDER, sign
 from integrations.sandbox import delivery, tokens
 
 REDIRECT = "https://sdk-app.example/freshbooks/callback"

@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from integrations.slack import sandbox_state as slack_sandbox
 from integrations.slack.models import SlackPost
+from integrations.slack.sandbox import state as slack_sandbox
 from mlconnector.pipeline.models import Delivery
 from mlconnector.webhooks.models import InboundEvent
 from tests.factories import ConnectionFactory, TenantFactory

@@ -7,8 +7,9 @@ import time
 import pytest
 from django.core.cache import cache
 
-from integrations.monday import budget, sandbox, sandbox_complexity
+from integrations.monday import budget, sandbox
 from integrations.monday.client import MondayClient
+from integrations.monday.sandbox import complexity as sandbox_complexity
 from mlconnector.http import RateLimited
 from tests.factories import ConnectionFactory
 

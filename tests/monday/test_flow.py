@@ -48,7 +48,7 @@ def only_invoice_item() -> dict:
 
 
 def record_payment(amount: str) -> None:
-    from integrations.freshbooks.sandbox_state import rows
+    from integrations.freshbooks.sandbox.state import rows
 
     account = seed_demo().businesses[0]
     invoice = rows(account, "invoice").order_by("-id").first()

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from integrations.monday import sandbox
-from integrations.monday.sandbox_complexity import budget
+from integrations.monday.sandbox.complexity import budget
 from tests.monday.test_sandbox_api import call, codes, create
 
 

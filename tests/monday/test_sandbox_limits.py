@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from integrations.monday import sandbox, sandbox_clock
-from integrations.monday import sandbox_complexity as complexity
-from integrations.monday.sandbox_graphql import prepare, schema
+from integrations.monday import sandbox
+from integrations.monday.sandbox import clock as sandbox_clock
+from integrations.monday.sandbox import complexity as complexity
+from integrations.monday.sandbox.graphql import prepare, schema
 from tests.monday.test_sandbox_api import PAGE, call, codes, create
 
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from django.test import Client
 
-from integrations.slack import sandbox_state as slack_sandbox
 from integrations.slack.models import RoutingRule
+from integrations.slack.sandbox import state as slack_sandbox
 from mlconnector.connections.models import Connection
 
 

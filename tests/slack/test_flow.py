@@ -6,11 +6,11 @@ import pytest
 from django.test import Client
 
 from integrations.freshbooks.sandbox import seed_demo
-from integrations.freshbooks.sandbox_state import rows
+from integrations.freshbooks.sandbox.state import rows
 from integrations.sandbox import faults
 from integrations.sandbox.models import SandboxAccount
-from integrations.slack import sandbox_state as slack_sandbox
 from integrations.slack.models import SlackPost
+from integrations.slack.sandbox import state as slack_sandbox
 from mlconnector.audit.models import AuditRecord
 from mlconnector.connections.models import Connection
 from mlconnector.pipeline import dispatcher

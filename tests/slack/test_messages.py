@@ -55,7 +55,7 @@ def test_the_arguments_we_send_satisfy_slacks_chat_post_message_spec(tenant_a):
         return original(method, url, **kwargs)
 
     client.session.request = capture
-    from integrations.slack import sandbox_state
+    from integrations.slack.sandbox import state as sandbox_state
 
     data = client.post_message(sandbox_state.channel_id("accounting"), messages.build(event()))
     assert data["ok"] is True

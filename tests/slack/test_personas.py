@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from integrations.slack import sandbox_state as slack_sandbox
 from integrations.slack.models import RoutingRule, SlackPost
+from integrations.slack.sandbox import state as slack_sandbox
 from mlconnector.pipeline.models import Delivery
 from tests.conftest import client_for
 from tests.factories import ConnectionFactory

@@ -10,7 +10,7 @@ from django.test import Client
 from integrations.sandbox import faults
 from integrations.sandbox.models import SandboxFault
 from integrations.slack import sandbox
-from integrations.slack.sandbox_checks import method_spec
+from integrations.slack.sandbox.checks import method_spec
 from tests.slack.sandbox_helpers import call, install
 
 HEADER = {"type": "header", "text": {"type": "plain_text", "text": "Invoice paid"}}

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from integrations.sandbox.models import SandboxToken
 from integrations.slack import sandbox
-from integrations.slack.sandbox_state import ACCESS_TTL
+from integrations.slack.sandbox.state import ACCESS_TTL
 from tests.slack.sandbox_helpers import authorize_url, call, code_for, consent, exchange, install, query_of
 
 

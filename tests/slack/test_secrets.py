@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from integrations.sandbox.models import SandboxToken
-from integrations.slack import sandbox_state as slack_sandbox
+from integrations.slack.sandbox import state as slack_sandbox
 from mlconnector.pipeline import dispatcher
 from tests.conftest import client_for
 from tests.core.test_secrets import assert_nowhere, log_position

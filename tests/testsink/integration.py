@@ -1,7 +1,7 @@
 """A target integration used only by the tests: writes each event to the sandbox sink.
 
 It behaves like the real money-moving targets: a deterministic Idempotency-Key per delivery, a
-RecordLink per source record, typed errors from the shared client. The sink (sandbox.py) counts
+RecordLink per source record, typed errors from the shared client. The sink (sandbox/) counts
 remote effects, so tests can assert "exactly one".
 """
 

@@ -13,11 +13,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from integrations.monday import sandbox_api as api
-from integrations.monday import sandbox_boards as boards
-from integrations.monday import sandbox_columns as columns
-from integrations.monday import sandbox_complexity as complexity
-from integrations.monday.sandbox_limits import INJECTORS, stats
+from integrations.monday.sandbox import boards as boards
+from integrations.monday.sandbox import columns as columns
+from integrations.monday.sandbox import complexity as complexity
+from integrations.monday.sandbox import control as api
+from integrations.monday.sandbox.limits import INJECTORS, stats
 from integrations.sandbox.models import SandboxToken
 
 RETYPE_CHOICES = ["text", "long_text", "numbers", "date", "status", "email", "link", "checkbox", "dropdown", "people"]

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import F
 from django.urls import reverse
 
-from integrations.monday.sandbox_errors import request_id
+from integrations.monday.sandbox.errors import request_id
 from integrations.sandbox import faults
 from integrations.sandbox.models import SandboxCounter
 
@@ -48,7 +48,7 @@ def _match() -> str:
 
 
 def _body(message: str, code: str, status: int, account_id=None, **extensions) -> dict:
-    from integrations.monday.sandbox_boards import ACCOUNT_ID
+    from integrations.monday.sandbox.boards import ACCOUNT_ID
 
     return {
         "errors": [

@@ -1,6 +1,6 @@
 """The FreshBooks sandbox's demo data: the OAuth app, "Demo Owner" and the demo businesses.
 
-`seed_demo()` runs from `manage.py seed_demo` (through sandbox.py) and in tests; it is idempotent.
+`seed_demo()` runs from `manage.py seed_demo` (through the package) and in tests; it is idempotent.
 `seed_demo(businesses=2)` makes Demo Owner a member of two businesses, for the "choose a business"
 flow; `add_identity()` and `add_business()` add other people and businesses.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from integrations.freshbooks import sandbox_records as records
-from integrations.freshbooks.sandbox_state import IDENTITY_PREFIX, KINDS, PROVIDER, find, membership
+from integrations.freshbooks.sandbox import records as records
+from integrations.freshbooks.sandbox.state import IDENTITY_PREFIX, KINDS, PROVIDER, find, membership
 from integrations.sandbox import tokens
 from integrations.sandbox.models import SandboxAccount
 

@@ -16,12 +16,12 @@ import json
 
 from django.db import transaction
 
-from integrations.monday import sandbox_boards as boards
-from integrations.monday import sandbox_columns as columns
-from integrations.monday.sandbox_complexity import reset_windows, set_budget
-from integrations.monday.sandbox_errors import MondayError
-from integrations.monday.sandbox_limits import reset_stats
-from integrations.monday.sandbox_limits import stats as _stats
+from integrations.monday.sandbox import boards as boards
+from integrations.monday.sandbox import columns as columns
+from integrations.monday.sandbox.complexity import reset_windows, set_budget
+from integrations.monday.sandbox.errors import MondayError
+from integrations.monday.sandbox.limits import reset_stats
+from integrations.monday.sandbox.limits import stats as _stats
 from integrations.sandbox import faults, tokens
 from integrations.sandbox.models import SandboxAccount, SandboxApp, SandboxCounter, SandboxObject, SandboxToken
 
@@ -101,7 +101,7 @@ def delete_column(name_or_id, column_id: str) -> None:
 @transaction.atomic
 def retype_column(name_or_id, column_id: str, new_type: str) -> None:
     """Change a column's type; values readable in the new type are kept (from their text), others cleared."""
-    from integrations.monday.sandbox_graphql import schema
+    from integrations.monday.sandbox.graphql import schema
 
     if new_type not in schema().type_map["ColumnType"].values or new_type == "name":
         raise ValueError(f"{new_type!r} is not a ColumnType a column can be changed to")

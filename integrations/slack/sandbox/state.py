@@ -4,7 +4,7 @@ Everything lives in the database (integrations/sandbox/models.py) so the web and
 agree. The workspace is a SandboxAccount (key = team id); channels and messages are SandboxObject
 rows (kind "channel", object_id = channel id; kind "message", object_id = "<channel>:<ts>").
 The functions at the bottom are the small Python API tests and benchmarks use (re-exported by
-sandbox.py). Wire facts: ../shared/vendors/monday-hubspot-slack.md §3.
+the package docstring). Wire facts: ../shared/vendors/monday-hubspot-slack.md §3.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import transaction
 
-from integrations.freshbooks.sandbox_state import (
+from integrations.freshbooks.sandbox.state import (
     KINDS,
     ApiError,
     Change,

@@ -5,7 +5,7 @@ The schema is the vendor's own file (fixtures/vendor/schema-2026-10.graphql, a c
 accepts it against monday's schema. Every API-Version is served with this one schema (UNCONFIRMED
 differences between versions, such as `settings` missing before 2025-10, are not emulated).
 
-Errors follow the unified format (sandbox_errors.py): parse errors carry monday's
+Errors follow the unified format (errors.py): parse errors carry monday's
 "Parse error on …" message and code "GRAPHQL_PARSE_FAILED"; validation errors code
 "GRAPHQL_VALIDATION_FAILED"; both come back with HTTP 200 and `data: null`.
 """
@@ -34,7 +34,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
-SCHEMA_FILE = Path(__file__).resolve().parent / "fixtures" / "vendor" / "schema-2026-10.graphql"
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "vendor" / "schema-2026-10.graphql"
 SCHEMA_VERSION = "2026-10"
 _VERSION = re.compile(r"^\d{4}-(01|04|07|10)$")
 ROUTED_VERSIONS = {"2024-10": "2025-04", "2025-01": "2025-04"}  # deprecated, silently re-routed

@@ -15,9 +15,9 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 
-from integrations.monday import sandbox_clock
-from integrations.monday import sandbox_columns as columns
-from integrations.monday.sandbox_errors import MondayError
+from integrations.monday.sandbox import clock as sandbox_clock
+from integrations.monday.sandbox import columns as columns
+from integrations.monday.sandbox.errors import MondayError
 from integrations.sandbox import tokens
 from integrations.sandbox.models import SandboxAccount, SandboxObject
 

@@ -44,7 +44,7 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values
 
-from integrations.monday import sandbox_clock
+from integrations.monday.sandbox import clock as sandbox_clock
 from integrations.sandbox.models import SandboxCounter
 
 WINDOW_SECONDS = 60

@@ -20,8 +20,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from integrations.freshbooks import sandbox_records as records
-from integrations.freshbooks.sandbox_state import (
+from integrations.freshbooks.sandbox import records as records
+from integrations.freshbooks.sandbox.state import (
     ALL_SCOPES,
     CODE_TTL,
     KINDS,

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from integrations.monday import sandbox_boards as boards
-from integrations.monday import sandbox_columns as columns
-from integrations.monday.sandbox_errors import MondayError
+from integrations.monday.sandbox import boards as boards
+from integrations.monday.sandbox import columns as columns
+from integrations.monday.sandbox.errors import MondayError
 
 SCOPES = {
     "me": "me:read",
@@ -30,7 +30,7 @@ SCOPES = {
 
 
 def _typename(kind: str) -> str:
-    from integrations.monday.sandbox_graphql import schema
+    from integrations.monday.sandbox.graphql import schema
 
     name = columns.TYPENAMES.get(kind) or "".join(p.capitalize() for p in kind.split("_")) + "Value"
     return name if name in schema().type_map else "UnsupportedValue"

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from integrations.monday.sandbox_errors import MondayError
+from integrations.monday.sandbox.errors import MondayError
 
 # Types the sandbox can hold values of; any other ColumnType is accepted on a column but its values
 # are stored as given (JSON object) with an empty text.

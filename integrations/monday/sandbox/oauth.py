@@ -19,7 +19,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations.monday.sandbox_boards import PROVIDER, ensure_account
+from integrations.monday.sandbox.boards import PROVIDER, ensure_account
 from integrations.sandbox import faults, tokens
 from integrations.sandbox.http import body_params, client_credentials, json_response
 from integrations.sandbox.models import SandboxToken

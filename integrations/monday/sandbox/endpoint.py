@@ -1,24 +1,4 @@
-"""A faithful local fake of Monday.com's GraphQL API v2 and OAuth, at /sandbox/monday/.
-
-Routes, relative to /sandbox/monday/ (settings.MONDAY_API_URL is ".../v2", MONDAY_AUTH_URL ".../auth"):
-  ""                          the console (sandbox_pages.py), URL name sandbox-monday-home
-  boards/<id>/                a board as a person sees it (sandbox-monday-board)
-  v2                          the GraphQL endpoint (sandbox-monday-api)
-  auth/oauth2/authorize       the consent page (sandbox_oauth.py)
-  auth/oauth2/token           the token endpoint
-
-Wire facts: ../shared/vendors/monday-hubspot-slack.md §1. Modules: sandbox_graphql (SDL, validation),
-sandbox_resolvers (execution against DB state), sandbox_boards/sandbox_columns (state, column
-values), sandbox_complexity (cost model and budget), sandbox_limits (faults and counters).
-
-Settings read: MONDAY_CLIENT_ID/SECRET (the seeded OAuth app), SANDBOX_MONDAY_DEFAULT_API_VERSION
-(default "2026-10", served when no API-Version header is sent), SANDBOX_MONDAY_CURSOR_TTL (3600),
-SANDBOX_MONDAY_COMPLEXITY_BUDGET (10,000,000), SANDBOX_MONDAY_COMPLEXITY_HTTP_200 (False: exhaustion
-is an HTTP 429; True: the same body inside an HTTP 200, as monday has also done),
-SANDBOX_MONDAY_OAUTH_REFRESH (False), SANDBOX_MONDAY_ACCESS_TTL (3600, with refresh on).
-
-Python API for tests, the demo and the benchmark: see __all__.
-"""
+"""The fake Monday.com's GraphQL endpoint (POST /v2): token, version, validation, complexity, execution."""
 
 from __future__ import annotations
 
@@ -26,73 +6,17 @@ import json
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations.monday import sandbox_graphql as gql
-from integrations.monday import sandbox_oauth as oauth
-from integrations.monday import sandbox_pages as pages
-from integrations.monday.sandbox_api import (
-    add_item,
-    board,
-    delete_column,
-    issue_personal_token,
-    items,
-    reset,
-    retype_column,
-    set_complexity_budget,
-    stats,
-)
-from integrations.monday.sandbox_boards import PROVIDER, ensure_account
-from integrations.monday.sandbox_complexity import PER_QUERY_CAP, charge, cost, reset_windows
-from integrations.monday.sandbox_errors import MondayError, envelope, formatted, request_id, simple
-from integrations.monday.sandbox_limits import (
-    bump,
-    inject_concurrency_limit,
-    inject_daily_limit,
-    inject_locked,
-    inject_rate_limit,
-    inject_revoke,
-    inject_server_error,
-    inject_timeout,
-)
-from integrations.monday.sandbox_resolvers import root
+from integrations.monday.sandbox import graphql as gql
+from integrations.monday.sandbox.boards import PROVIDER, ensure_account
+from integrations.monday.sandbox.complexity import PER_QUERY_CAP, charge, cost
+from integrations.monday.sandbox.errors import MondayError, envelope, formatted, request_id, simple
+from integrations.monday.sandbox.limits import bump
+from integrations.monday.sandbox.resolvers import root
 from integrations.sandbox import faults, tokens
 from integrations.sandbox.http import json_response
 from integrations.sandbox.models import SandboxToken
-
-validate = gql.validate
-reset_complexity_windows = reset_windows
-
-
-def seed_demo() -> None:
-    """`manage.py seed_demo` (and the browser tests) call this: the demo account and its OAuth app."""
-    ensure_account()
-
-
-__all__ = [
-    "seed_demo",
-    "add_item",
-    "board",
-    "delete_column",
-    "ensure_account",
-    "inject_concurrency_limit",
-    "inject_daily_limit",
-    "inject_locked",
-    "inject_rate_limit",
-    "inject_revoke",
-    "inject_server_error",
-    "inject_timeout",
-    "issue_personal_token",
-    "items",
-    "reset",
-    "reset_complexity_windows",
-    "retype_column",
-    "set_complexity_budget",
-    "stats",
-    "urlpatterns",
-    "validate",
-]
 
 
 def raw_token(request) -> str | None:
@@ -211,18 +135,3 @@ def _budget_exhausted(spent, rid: str, account_id) -> HttpResponse:
         bump("http_429s")
     bump("errors")
     return json_response(body, status, {"Retry-After": str(retry)})
-
-
-urlpatterns = [
-    path("", pages.home, name="sandbox-monday-home"),
-    path("boards/<str:board_id>/", pages.board_page, name="sandbox-monday-board"),
-    path(
-        "boards/<str:board_id>/columns/<str:column_id>/<str:action>/",
-        pages.column_action,
-        name="sandbox-monday-column",
-    ),
-    path("console/<str:action>/", pages.console_action, name="sandbox-monday-console-action"),
-    re_path(r"^v2/?$", api, name="sandbox-monday-api"),
-    re_path(r"^auth/oauth2/authorize/?$", oauth.authorize, name="sandbox-monday-authorize"),
-    re_path(r"^auth/oauth2/token/?$", oauth.token, name="sandbox-monday-token"),
-]

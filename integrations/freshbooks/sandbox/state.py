@@ -1,7 +1,7 @@
 """The FreshBooks sandbox's shared state: identities, businesses, errors, money, callbacks, webhooks.
 
-Used by the API views (sandbox.py), the record rules (sandbox_records.py) and the human pages
-(sandbox_pages.py), so a change made anywhere sends the same signed webhook. Wire facts and their
+Used by the API views (api.py), the record rules (records.py) and the human pages
+(pages.py), so a change made anywhere sends the same signed webhook. Wire facts and their
 sources are in ../shared/vendors/freshbooks-gocardless-salesforce.md §1; where that note says
 UNCONFIRMED, the choice made here says so too.
 

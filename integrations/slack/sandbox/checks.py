@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-VENDOR = Path(__file__).resolve().parent / "fixtures" / "vendor"
+VENDOR = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_FIELDS = 10

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_POST
 
 from integrations.sandbox import faults, tokens
 from integrations.sandbox.models import SandboxFault, SandboxToken
-from integrations.slack import sandbox_render as render_
-from integrations.slack import sandbox_state as state
+from integrations.slack.sandbox import render as render_
+from integrations.slack.sandbox import state as state
 
 PROVIDER = state.PROVIDER
 _SCOPE = re.compile(r"^[a-z]+(?:[:.][a-z_]+)*$")

@@ -1,18 +1,5 @@
-"""A faithful local fake of FreshBooks (OAuth, accounting REST, events API, signed webhooks) at /sandbox/freshbooks/.
-
-Routes, relative to /sandbox/freshbooks/ (settings.FRESHBOOKS_AUTH_URL is ".../auth",
-FRESHBOOKS_API_URL is ".../api"):
-  ""                                                      the console (sandbox_pages.py)
-  auth/oauth/authorize                                    the consent page (sandbox_pages.py)
-  api/auth/oauth/token                                    code and refresh-token grants
-  api/auth/api/v1/users/me                                the identity and its businesses
-  api/accounting/account/<account_id>/<resource>[/<id>]   invoices, payments, clients, bills, ...
-  api/events/account/<account_id>/events/callbacks[/<id>] webhook callbacks
-Every API view calls faults.inject() first, so tests can queue 429s, 5xx, timeouts, revoked tokens,
-and FreshBooks' "error with HTTP 200" (a status fault with status=200 and an errors body).
-FreshBooks publishes no rate limit (UNCONFIRMED); settings.FRESHBOOKS_SANDBOX_RATE_LIMIT = (calls,
-seconds) per identity turns an emulation on; it is off by default.
-"""
+"""The fake FreshBooks' HTTP API: the OAuth token endpoint, /users/me, accounting resources and
+the events (callbacks) API, each behind faults.inject() and the optional rate-limit emulation."""
 
 from __future__ import annotations
 
@@ -23,13 +10,10 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations.freshbooks import sandbox_pages as pages
-from integrations.freshbooks import sandbox_records as records
-from integrations.freshbooks.sandbox_seed import Demo, add_business, add_identity, seed_demo
-from integrations.freshbooks.sandbox_state import (
+from integrations.freshbooks.sandbox import records
+from integrations.freshbooks.sandbox.state import (
     BY_PATH,
     EASTERN,
     KINDS,
@@ -356,25 +340,3 @@ def _update_callback(request, account: SandboxAccount, row: SandboxObject, perso
     else:
         return _events_error(422, EVENTS_INVALID, ["callback: Send a verifier, or resend: true."])
     return _result({"callback": public(KINDS["callback"], row.data)})
-
-
-__all__ = ["Demo", "add_business", "add_identity", "seed_demo", "urlpatterns"]
-
-_ACCOUNT = r"(?P<account_id>[A-Za-z0-9_-]+)"
-urlpatterns = [
-    path("", pages.console, name="sandbox-freshbooks-home"),
-    path("console/<str:account_id>/<str:action>/", pages.console_action, name="sandbox-freshbooks-console-action"),
-    re_path(r"^auth/oauth/authorize/?$", pages.authorize, name="sandbox-freshbooks-authorize"),
-    re_path(r"^api/auth/oauth/token/?$", token, name="sandbox-freshbooks-token"),
-    re_path(r"^api/auth/api/v1/users/me/?$", me, name="sandbox-freshbooks-me"),
-    re_path(
-        rf"^api/accounting/account/{_ACCOUNT}/(?P<resource>[a-z_]+/[a-z_]+)(?:/(?P<object_id>[^/]+))?/?$",
-        accounting,
-        name="sandbox-freshbooks-accounting",
-    ),
-    re_path(
-        rf"^api/events/account/{_ACCOUNT}/events/callbacks(?:/(?P<callback_id>[^/]+))?/?$",
-        callbacks,
-        name="sandbox-freshbooks-callbacks",
-    ),
-]
