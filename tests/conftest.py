@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
+
 import pytest
 from django.test import Client
 
@@ -22,6 +25,21 @@ def _release_test_database(django_db_setup, django_db_blocker):
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shifted_clock():
+    """MLCONNECTOR_TEST_CLOCK=2026-12-01T00:30:00+00:00 runs the suite as if started then (the clock
+    keeps ticking), to find anything that depends on the hour. Processes a live test starts keep the
+    real clock, so run it without -m live."""
+    when = os.environ.get("MLCONNECTOR_TEST_CLOCK")
+    if not when:
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(datetime.fromisoformat(when), tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -189,6 +189,16 @@ def create_freshbooks_invoice(page: Page, amount: str = "6000.00", client: str =
     return found[1]
 
 
+def freshbooks_invoice(number: str) -> dict:
+    """The sandbox FreshBooks' stored invoice with this number (what the API would return)."""
+    from integrations.sandbox.models import SandboxObject
+
+    for row in SandboxObject.objects.filter(provider="freshbooks", kind="invoice"):
+        if row.data.get("invoice_number") == number:
+            return row.data
+    raise AssertionError(f"no sandbox FreshBooks invoice {number}")
+
+
 # --- the audit log --------------------------------------------------------------------------------
 
 

@@ -6,12 +6,13 @@ the board (delete the Amount column), read the failure that names the column, fi
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
+from integrations.freshbooks.sandbox.state import today as freshbooks_today
 from integrations.monday import sandbox as monday_sandbox
 from integrations.monday.models import BoardMap
 from mlconnector.connections.models import Connection
@@ -20,6 +21,7 @@ from tests.browser.harness import (
     connect_via_oauth,
     create_freshbooks_invoice,
     expect_state,
+    freshbooks_invoice,
     login,
     open_event,
     provider_card,
@@ -115,7 +117,10 @@ def test_an_invoice_becomes_an_item_and_a_broken_map_is_named_fixed_and_replayed
     expect(cell(page, item, "Client")).to_have_text("Northwind Traders")
     expect(cell(page, item, "Invoice number")).to_have_text(number)
     assert Decimal(cell(page, item, "Amount").inner_text()) == Decimal("6000")
-    due = (timezone.now() + timezone.timedelta(days=30)).date().isoformat()  # the sandbox's net-30 terms
+    # The invoice's own due date, a day in the books' calendar (FreshBooks: US/Eastern), never a UTC
+    # date: the console pre-fills net 30 from *its* today (tests/monday/test_flow.py freezes the clock).
+    due = freshbooks_invoice(number)["due_date"]
+    assert due == (freshbooks_today() + timedelta(days=30)).isoformat()
     expect(cell(page, item, "Due date")).to_have_text(due)
     expect(cell(page, item, "Status")).to_have_text("Sent")
     screenshot(page, "monday-board", full_page=False)  # the board's items; its column controls are below

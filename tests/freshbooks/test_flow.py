@@ -16,6 +16,7 @@ from integrations.freshbooks.models import FreshBooksCallback
 from integrations.freshbooks.polling import poll_connection
 from integrations.freshbooks.sandbox import seed_demo
 from integrations.freshbooks.sandbox.state import KINDS, rows
+from integrations.freshbooks.sandbox.state import today as freshbooks_today
 from integrations.sandbox import faults
 from integrations.sandbox.models import SandboxFault, SandboxObject, SandboxToken
 from mlconnector.connections.models import Connection
@@ -59,7 +60,8 @@ def create_invoice(amount: str = "6000.00") -> None:
             "invoice-customerid": northwind_id(),
             "invoice-amount": amount,
             "invoice-currency_code": "USD",
-            "invoice-due_date": (timezone.now() + timedelta(days=30)).date().isoformat(),
+            # net 30 in the books' calendar (FreshBooks: US/Eastern), as the console pre-fills it
+            "invoice-due_date": (freshbooks_today() + timedelta(days=30)).isoformat(),
         },
     )
     assert response.status_code in (200, 302), response.content[:500]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from integrations.freshbooks.sandbox import seed_demo
+from integrations.freshbooks.sandbox.state import today as freshbooks_today
 from integrations.monday import sandbox
 from integrations.monday.models import BoardMap
 from mlconnector.pipeline import dispatcher
@@ -57,7 +58,7 @@ def record_payment(amount: str) -> None:
         {
             "payment-invoiceid": invoice.data["id"],
             "payment-amount": amount,
-            "payment-date": timezone.now().date().isoformat(),
+            "payment-date": freshbooks_today().isoformat(),  # the books' calendar, not UTC's
             "payment-type": "Check",
         },
     )
@@ -71,7 +72,7 @@ def test_an_invoice_becomes_an_item_and_its_payment_marks_it_paid(world):
     item = only_invoice_item()
     assert item["Client"]["text"] == "Northwind Traders"
     assert Decimal(item["Amount"]["text"]) == Decimal("6000.00")
-    assert item["Due date"]["text"] == (timezone.now() + timezone.timedelta(days=30)).date().isoformat()
+    assert item["Due date"]["text"] == (freshbooks_today() + timedelta(days=30)).isoformat()
     assert item["Status"]["text"] == "Sent"
     assert item["Invoice number"]["text"]
     delivery = Delivery.objects.get(connection=monday, event_type="invoice.create")
