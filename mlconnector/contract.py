@@ -1,7 +1,10 @@
 """The integration contract and its registry.
 
 An integration is one class bound to one Connection. It declares the event types it produces (as
-a source) and consumes (as a target); consuming is a dispatch table from event type to handler.
+a source) and consumes (as a target); consuming is a dispatch table keyed by the source provider and
+its event type, so GoCardless's `payments.confirmed` and a FreshBooks event can never be confused.
+A target may take its deliveries in batches (`batch_size`, `sync_batch`: one result per delivery),
+and may declare periodic jobs that run per connection (`jobs`: polling backstops, daily reports).
 Registration is explicit: an app in INSTALLED_APPS whose AppConfig subclasses IntegrationConfig.
 """
 
@@ -104,6 +107,16 @@ class SyncResult:
     noop: bool = False
 
 
+@dataclass(frozen=True)
+class Job:
+    """A periodic job of one connection: `method(audit) -> str` on the integration, run every
+    `every` seconds by default (each connection holds its own interval; see pipeline/jobs.py)."""
+
+    method: str
+    every: float
+    label: str = ""
+
+
 @dataclass
 class PulledRecord:
     record_type: str
@@ -123,15 +136,33 @@ class Integration(ABC):
     # The module of this integration's own pages, mounted at /<provider>/ (empty: it has none).
     urlconf: ClassVar[str] = ""
     produces: ClassVar[frozenset[str]] = frozenset()
-    # event type -> name of the method that writes it to this provider
-    sync_handlers: ClassVar[Mapping[str, str]] = {}
+    # source provider -> {event type -> name of the method that writes it to this provider}
+    sync_handlers: ClassVar[Mapping[str, Mapping[str, str]]] = {}
+    # Deliveries of one connection handed to sync_batch() at once (1: one at a time, through sync()).
+    batch_size: ClassVar[int] = 1
+    # name -> Job: periodic work per connection (created when a connection is active).
+    jobs: ClassVar[Mapping[str, Job]] = {}
 
     def __init__(self, connection: Connection):
         self.connection = connection
 
     @classmethod
-    def consumes(cls) -> frozenset[str]:
-        return frozenset(cls.sync_handlers)
+    def consumes(cls) -> frozenset[tuple[str, str]]:
+        """(source provider, event type) pairs this integration writes to its provider."""
+        return frozenset((source, event) for source, handlers in cls.sync_handlers.items() for event in handlers)
+
+    @classmethod
+    def consumes_from(cls, source: str) -> frozenset[str]:
+        return frozenset(cls.sync_handlers.get(source, {}))
+
+    @classmethod
+    def handler_for(cls, source: str, event_type: str) -> str | None:
+        return cls.sync_handlers.get(source, {}).get(event_type)
+
+    @classmethod
+    def interval_for(cls, job: str) -> float:
+        """The default interval of a job (a connection may hold its own)."""
+        return cls.jobs[job].every
 
     @abstractmethod
     def client(self, audit: AuditContext | None = None) -> ApiClient:
@@ -198,12 +229,34 @@ class Integration(ABC):
         return None
 
     def sync(self, event, delivery, audit: AuditContext) -> SyncResult:
-        handler_name = self.sync_handlers.get(event.event_type)
+        handler_name = self.handler_for(event.provider, event.event_type)
         if handler_name is None:
             from mlconnector.http import Rejected
 
-            raise Rejected(f"{self.provider} does not consume {event.event_type}")
+            raise Rejected(f"{self.provider} does not consume {event.provider} {event.event_type}")
         return getattr(self, handler_name)(event, delivery, audit)
+
+    def sync_batch(self, deliveries: list, audit: AuditContext) -> dict[int, SyncResult | Exception]:
+        """Write several deliveries of this connection at once; one result per delivery id, each a
+        SyncResult or the ProviderError that delivery met (a multi-status: each item succeeds,
+        retries or fails on its own). An error raised from here applies to every delivery.
+
+        `audit` carries no delivery: calls that serve the whole batch are recorded once. The
+        default writes them one at a time through sync(), each with its own audit context."""
+        from mlconnector.http import ProviderError
+
+        results: dict[int, SyncResult | Exception] = {}
+        stop: ProviderError | None = None
+        for delivery in deliveries:
+            if stop is not None:  # the connection needs reconnecting: the rest would fail the same way
+                results[delivery.pk] = stop
+                continue
+            try:
+                results[delivery.pk] = self.sync(delivery.event, delivery, audit.for_delivery(delivery))
+            except ProviderError as exc:
+                results[delivery.pk] = exc
+                stop = exc if exc.needs_reconnect else None
+        return results
 
 
 class UnknownProvider(LookupError):

@@ -163,6 +163,9 @@ class AuditContext:
     def for_connection(self, connection) -> AuditContext:
         return AuditContext(self.tenant or connection.tenant, connection, self.event, self.delivery, self.actor)
 
+    def for_delivery(self, delivery) -> AuditContext:
+        return AuditContext(self.tenant, self.connection, delivery.event, delivery, self.actor)
+
 
 def mount_transport(session: requests.Session) -> requests.Session:
     """Mount the transport named by MLCONNECTOR_HTTP_TRANSPORT (a dotted path to a function taking
@@ -432,6 +435,49 @@ class TokenClient(ApiClient):
         # In place: the integration and the audit context hold this same Connection object.
         for name in ("credentials", "credentials_version", "token_expires_at"):
             setattr(self.connection, name, getattr(fresh, name))
+
+
+class ClientCredentialsClient(TokenClient):
+    """For providers that issue no refresh token (Salesforce's client credentials flow): a new
+    access token is asked for with the stored `client_id` and `client_secret` when there is none,
+    when it expires, and once on a 401, serialised per connection exactly like a refresh
+    (connections/tokens.py), so concurrent workers ask once and all use the answer.
+
+    Providers supply `token_url()` and, if the token response carries more than the access token
+    (Salesforce's `instance_url`), `keep_from_token()`."""
+
+    token_auth_method: ClassVar[str] = "client_secret_post"
+
+    def token_url(self) -> str:
+        raise NotImplementedError
+
+    def keep_from_token(self, token: dict) -> dict:
+        return {"access_token": token["access_token"]}
+
+    def can_refresh(self) -> bool:
+        if self._access_token is not None or self.connection is None:
+            return False
+        secrets = self.connection.secrets()
+        return bool(secrets.get("client_id") and secrets.get("client_secret"))
+
+    def auth_headers(self) -> dict[str, str]:
+        if self.can_refresh() and not self.connection.secrets().get("access_token"):
+            self._refresh()  # nothing issued yet (or cleared): ask first, then call
+        return super().auth_headers()
+
+    def refresh_tokens(self, conn, audit: AuditContext):
+        from mlconnector.connections.oauth import client_credentials_token, expires_at
+
+        secrets = conn.secrets()
+        token = client_credentials_token(
+            self.token_url(),
+            secrets["client_id"],
+            secrets["client_secret"],
+            audit.for_connection(conn),
+            provider=self.provider,
+            auth_method=self.token_auth_method,
+        )
+        return {**secrets, **self.keep_from_token(token)}, expires_at(token)
 
 
 _EXPIRY_MARGIN = timedelta(seconds=120)

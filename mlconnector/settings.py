@@ -268,6 +268,11 @@ MLCONNECTOR_MAX_ATTEMPTS = int(os.environ.get("MLCONNECTOR_MAX_ATTEMPTS", "200")
 MLCONNECTOR_MAX_WORKER_DEATHS = int(os.environ.get("MLCONNECTOR_MAX_WORKER_DEATHS", "3"))
 # A running delivery or event whose lease is older than this was abandoned by a dead worker.
 MLCONNECTOR_LEASE_SECONDS = int(os.environ.get("MLCONNECTOR_LEASE_SECONDS", str(Q_CLUSTER["timeout"] + 30)))
+# Under a worker supervisor (manage.py worker), which renews its workers' leases every
+# MLCONNECTOR_NODE_HEARTBEAT seconds, a lease can be short: work held by a dead worker is taken up
+# again within this many seconds.
+MLCONNECTOR_SUPERVISED_LEASE_SECONDS = int(os.environ.get("MLCONNECTOR_SUPERVISED_LEASE_SECONDS", "20"))
+MLCONNECTOR_NODE_HEARTBEAT = float(os.environ.get("MLCONNECTOR_NODE_HEARTBEAT", "2"))
 # How often the dispatcher looks for due work, and how long one dispatcher task runs.
 MLCONNECTOR_DISPATCH_INTERVAL = float(os.environ.get("MLCONNECTOR_DISPATCH_INTERVAL", "0.5"))
 # A run starts every minute and lasts SPAN; a run that finds another dispatching waits at most
@@ -317,6 +322,9 @@ FRESHBOOKS_WEBHOOK_EVENTS = env_list(
 # reportedly not everywhere), and how often it runs.
 FRESHBOOKS_POLL_OVERLAP_SECONDS = int(os.environ.get("FRESHBOOKS_POLL_OVERLAP_SECONDS", str(36 * 60 * 60)))
 FRESHBOOKS_POLL_MINUTES = int(os.environ.get("FRESHBOOKS_POLL_MINUTES", "15"))
+# The payment type a payment collected elsewhere (GoCardless direct debit) is recorded with. The new
+# API's list of types is UNCONFIRMED (vendors doc §1.5): "Bank Transfer" was valid in Classic.
+FRESHBOOKS_COLLECTED_PAYMENT_TYPE = os.environ.get("FRESHBOOKS_COLLECTED_PAYMENT_TYPE", "Bank Transfer")
 # UNCONFIRMED: FreshBooks publishes no Retry-After; wait this long after a 429 without one.
 FRESHBOOKS_DEFAULT_RETRY_AFTER = float(os.environ.get("FRESHBOOKS_DEFAULT_RETRY_AFTER", "30"))
 

@@ -14,8 +14,9 @@ os.environ.setdefault("MLCONNECTOR_SECRET_KEY", "test-secret-key-not-secret-0000
 from mlconnector.settings import *  # noqa: E402,F403
 from mlconnector.settings import DATABASES, INSTALLED_APPS, Q_CLUSTER  # noqa: E402
 
-# A target integration that exists only in the tests (tests/testsink): an idempotent sink.
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.testsink"]
+# Integrations that exist only in the tests: an idempotent sink (testsink), a second event source
+# (testsource), a target that takes batches (testbatch), one on client credentials (testcc).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testsink", "tests.testsource", "tests.testbatch", "tests.testcc"]
 
 # Child processes started by live tests reach this run's live server instead of the in-process one.
 MLCONNECTOR_PUBLIC_URL = os.environ.get("MLCONNECTOR_TEST_PUBLIC_URL", "http://testserver")

@@ -45,7 +45,7 @@ def consumed_events(conn: Connection) -> set[str]:
         .exclude(status__in=[Connection.Status.DISCONNECTED, Connection.Status.PENDING])
     ):
         try:
-            wanted |= registry.get(other.provider).consumes()
+            wanted |= registry.get(other.provider).consumes_from(PROVIDER)
         except LookupError:
             continue
     return wanted & produces

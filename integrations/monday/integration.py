@@ -31,14 +31,16 @@ class Monday(Integration):
         "edit the boards you will choose. It is checked with Monday before it is saved, and stored encrypted."
     )
     sync_handlers = {
-        "invoice.create": "sync_record",
-        "invoice.update": "sync_record",
-        "payment.create": "sync_payment",
-        "payment.update": "sync_payment",
-        "bill.create": "sync_record",
-        "bill.update": "sync_record",
-        "expense.create": "sync_record",
-        "expense.update": "sync_record",
+        "freshbooks": {
+            "invoice.create": "sync_record",
+            "invoice.update": "sync_record",
+            "payment.create": "sync_payment",
+            "payment.update": "sync_payment",
+            "bill.create": "sync_record",
+            "bill.update": "sync_record",
+            "expense.create": "sync_record",
+            "expense.update": "sync_record",
+        }
     }
 
     def client(self, audit: AuditContext | None = None) -> MondayClient:

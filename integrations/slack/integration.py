@@ -19,7 +19,7 @@ class Slack(Integration):
     auth_kind = "oauth2"
     oauth_module = "integrations.slack.oauth"
     urlconf = "integrations.slack.urls"
-    sync_handlers = {event: "post" for event, _ in EVENT_CHOICES}
+    sync_handlers = {"freshbooks": {event: "post" for event, _ in EVENT_CHOICES}}
 
     def client(self, audit: AuditContext | None = None) -> SlackClient:
         return SlackClient(self.connection, audit=audit)

@@ -20,11 +20,36 @@ from mlconnector.webhooks.models import InboundEvent
 FILTER_FIELDS = ["q", "provider", "event_type", "status", "delivery", "since", "until", "connection"]
 
 
-def _event_types() -> list[tuple[str, str]]:
-    types: set[str] = set()
+def _event_types() -> dict[str, set[str]]:
+    """Event types by source provider: what each source produces and what targets consume from it."""
+    by_source: dict[str, set[str]] = {}
     for cls in registry.all():
-        types |= set(cls.produces) | set(cls.consumes())
-    return [(t, t) for t in sorted(types)]
+        if cls.produces:
+            by_source.setdefault(cls.provider, set()).update(cls.produces)
+        for source, event_type in cls.consumes():
+            by_source.setdefault(source, set()).add(event_type)
+    return by_source
+
+
+def _event_type_choices() -> list:
+    """Grouped by source ("FreshBooks": invoice.create, ...); values are "<source>:<type>", so the
+    same name from two providers can never be confused."""
+    labels = dict(registry.choices())
+    return [
+        (labels.get(source, source), [(f"{source}:{t}", t) for t in sorted(types)])
+        for source, types in sorted(_event_types().items())
+    ]
+
+
+def _qualified(value: str, provider: str = "") -> str:
+    """An unqualified type (an old link: event_type=invoice.create) names its source: the provider
+    filtered on, if it has that type, or the one source that has it."""
+    if not value or ":" in value:
+        return value
+    sources = [source for source, types in _event_types().items() if value in types]
+    if provider in sources:
+        return f"{provider}:{value}"
+    return f"{sources[0]}:{value}" if len(sources) == 1 else value
 
 
 class EventFilter(forms.Form):
@@ -49,9 +74,12 @@ class EventFilter(forms.Form):
     connection = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 
     def __init__(self, data=None, **kwargs):
+        if data is not None and data.get("event_type"):
+            data = data.copy()
+            data["event_type"] = _qualified(data["event_type"], data.get("provider") or "")
         super().__init__(data, **kwargs)
         self.fields["provider"].choices = [("", "Any"), *registry.choices()]
-        self.fields["event_type"].choices = [("", "Any"), *_event_types()]
+        self.fields["event_type"].choices = [("", "Any"), *_event_type_choices()]
         for name, field in self.fields.items():
             if field.help_text:
                 field.widget.attrs["aria-describedby"] = f"id_{name}_help"
@@ -89,7 +117,8 @@ class EventFilter(forms.Form):
         v = self.values
         qs = InboundEvent.objects.for_tenant(tenant)
         if v.get("event_type"):
-            qs = qs.filter(event_type=v["event_type"])
+            source, _, event_type = v["event_type"].partition(":")
+            qs = qs.filter(provider=source, event_type=event_type)
         if v.get("status"):
             qs = qs.filter(status=v["status"])
         if v.get("since"):

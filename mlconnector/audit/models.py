@@ -25,6 +25,8 @@ class AuditRecord(models.Model):
         REPLAY = "replay", "Replay"
         CONNECTION = "connection", "Connection change"
         WORKER_DIED = "worker.died", "Worker died"
+        WORKER_STOPPED = "worker.stopped", "Worker stopped"
+        JOB = "job", "Scheduled job"
         KEY_ROTATED = "key.rotated", "Encryption key rotated"
 
     class Outcome(models.TextChoices):

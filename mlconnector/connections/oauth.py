@@ -114,6 +114,30 @@ def refresh_stored(spec: OAuthSpec, conn, audit: AuditContext, label: str, **ext
     return token, refresh_token
 
 
+def client_credentials_token(
+    token_url: str, client_id: str, client_secret: str, audit: AuditContext, *, provider: str, auth_method: str
+) -> dict[str, Any]:
+    """A new access token for the client credentials grant (RFC 6749 §4.4): no user, no refresh
+    token; the stored client id and secret are asked again whenever the token expires or is refused."""
+    from authlib.integrations.base_client.errors import OAuthError
+
+    from mlconnector.http import Unauthorized, Unavailable
+
+    assert_no_transaction()
+    session = OAuth2Session(client_id=client_id, client_secret=client_secret, token_endpoint_auth_method=auth_method)
+    mount_transport(session)
+    session.hooks["response"].append(_audit_hook(provider, audit))
+    try:
+        token = dict(session.fetch_token(token_url, grant_type="client_credentials"))
+    except OAuthError as exc:
+        # invalid_client / invalid_grant: the key or secret is wrong, revoked, or the flow is off.
+        raise Unauthorized(f"{provider} refused the client credentials ({exc.error})", needs_reconnect=True) from None
+    except (ValueError, OSError) as exc:
+        raise Unavailable(f"{provider} token endpoint failed: {exc.__class__.__name__}") from None
+    remember_secrets(token)
+    return token
+
+
 def expires_at(token: dict[str, Any]) -> datetime | None:
     if token.get("expires_at"):
         return datetime.fromtimestamp(float(token["expires_at"]), tz=UTC)

@@ -5,7 +5,9 @@ Every half second, in whichever worker holds the "dispatcher" lease, it:
   for good after MLCONNECTOR_MAX_WORKER_DEATHS so a poison task cannot kill workers forever;
 - enqueues stored events that are due (new webhooks: the receiver itself enqueues nothing, which
   keeps the ack path to one write);
-- enqueues deliveries that are due (new, or retrying after their backoff).
+- enqueues deliveries that are due (new, or retrying after their backoff), in batches of one
+  connection's deliveries for targets that take batches;
+- enqueues connection jobs that are due (polling backstops, daily checks: pipeline/jobs.py).
 
 It runs as a django-q2 schedule every minute; each run lives MLCONNECTOR_DISPATCHER_SPAN seconds
 (less than the task timeout) and waits for the lease while another run holds it, so one run
@@ -21,14 +23,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections
-from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
-from mlconnector.pipeline import leases
-from mlconnector.pipeline.models import Delivery
+from mlconnector.contract import registry
+from mlconnector.pipeline import jobs, leases
+from mlconnector.pipeline.models import ConnectionJob, Delivery
+from mlconnector.pipeline.work import DELIVERIES, EVENTS, JOBS, due_or_stale
 from mlconnector.webhooks.models import InboundEvent
 
 log = logging.getLogger("mlconnector.dispatcher")
@@ -36,7 +39,12 @@ log = logging.getLogger("mlconnector.dispatcher")
 LEASE_NAME = "dispatcher"
 BATCH = 200
 DELIVER = "mlconnector.pipeline.delivery.deliver"
+DELIVER_BATCH = "mlconnector.pipeline.delivery.deliver_batch"
 PROCESS = "mlconnector.webhooks.processing.process_inbound"
+RUN_JOB = "mlconnector.pipeline.jobs.run_job"
+# Connections gain and lose job rows (pipeline/jobs.py); the dispatcher checks this often.
+RECONCILE_EVERY = timedelta(seconds=60)
+_reconciled_at = None
 
 
 def redispatch_after() -> timedelta:
@@ -48,73 +56,116 @@ def redispatch_after() -> timedelta:
 def tick() -> dict[str, int]:
     now = timezone.now()
     counts = {"recovered": recover_abandoned(now)}
-    counts["events"] = _dispatch(
-        InboundEvent, [InboundEvent.Status.RECEIVED, InboundEvent.Status.RETRYING], PROCESS, now
-    )
-    counts["deliveries"] = _dispatch(Delivery, [Delivery.Status.PENDING, Delivery.Status.RETRYING], DELIVER, now)
+    counts["events"] = _dispatch(InboundEvent, EVENTS.due, PROCESS, now)
+    counts["deliveries"] = _dispatch_deliveries(now)
+    counts["jobs"] = _dispatch_jobs(now)
     return counts
 
 
+def _mark(model, pk: int, dispatched_at, now) -> bool:
+    """Hand a row out once: only the dispatcher that moves dispatched_at on from what it read wins."""
+    return bool(model.objects.filter(pk=pk, dispatched_at=dispatched_at).update(dispatched_at=now))
+
+
 def _dispatch(model, statuses, func: str, now) -> int:
-    stale = now - redispatch_after()
     due = list(
-        model.objects.filter(status__in=statuses, next_attempt_at__lte=now)
-        .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale))
+        due_or_stale(model, statuses, now, redispatch_after())
         .order_by("next_attempt_at")
         .values_list("pk", "dispatched_at")[:BATCH]
     )
     sent = 0
     for pk, dispatched_at in due:
-        if model.objects.filter(pk=pk, dispatched_at=dispatched_at).update(dispatched_at=now):
+        if _mark(model, pk, dispatched_at, now):
             async_task(func, pk, task_name=f"{model._meta.model_name}-{pk}")
             sent += 1
     return sent
 
 
+def batch_sizes() -> dict[str, int]:
+    """Providers whose deliveries go out in batches, and how many per call."""
+    return {cls.provider: cls.batch_size for cls in registry.all() if cls.batch_size > 1}
+
+
+def _dispatch_deliveries(now) -> int:
+    """Due deliveries: one task each, or, for a target that takes batches, one task per batch of
+    the same connection's deliveries."""
+    sizes = batch_sizes()
+    due = list(
+        due_or_stale(Delivery, DELIVERIES.due, now, redispatch_after())
+        .order_by("next_attempt_at")
+        .values_list("pk", "dispatched_at", "provider", "connection_id")[:BATCH]
+    )
+    sent = 0
+    batches: dict[int, list[tuple[int, object]]] = {}
+    for pk, dispatched_at, provider, connection_id in due:
+        if provider in sizes:
+            batches.setdefault(connection_id, []).append((pk, dispatched_at, sizes[provider]))
+        elif _mark(Delivery, pk, dispatched_at, now):
+            async_task(DELIVER, pk, task_name=f"delivery-{pk}")
+            sent += 1
+    for connection_id, rows in batches.items():
+        size = rows[0][2]
+        for start in range(0, len(rows), size):
+            taken = [
+                pk for pk, dispatched_at, _ in rows[start : start + size] if _mark(Delivery, pk, dispatched_at, now)
+            ]
+            if taken:
+                async_task(DELIVER_BATCH, taken, task_name=f"deliveries-{connection_id}-{taken[0]}")
+                sent += len(taken)
+    return sent
+
+
+def _dispatch_jobs(now) -> int:
+    global _reconciled_at
+    if _reconciled_at is None or now - _reconciled_at > RECONCILE_EVERY:
+        _reconciled_at = now
+        jobs.reconcile()
+    due = list(
+        due_or_stale(ConnectionJob, JOBS.due, now, redispatch_after())
+        .filter(connection__status__in=jobs.RUNS_FOR)
+        .order_by("next_attempt_at")
+        .values_list("pk", "dispatched_at")[:BATCH]
+    )
+    sent = 0
+    for pk, dispatched_at in due:
+        if _mark(ConnectionJob, pk, dispatched_at, now):
+            async_task(RUN_JOB, pk, task_name=f"job-{pk}")
+            sent += 1
+    return sent
+
+
 def enqueue_deliveries(pks) -> None:
-    """Hand deliveries to the workers now (a fresh fan-out, a replay) instead of at the next tick."""
+    """Hand deliveries to the workers now (a fresh fan-out, a replay) instead of at the next tick.
+    Deliveries to a target that takes batches wait for the tick, which groups them."""
     now = timezone.now()
-    for pk in list(pks):
-        if Delivery.objects.filter(pk=pk, dispatched_at__isnull=True).update(dispatched_at=now):
+    sizes = batch_sizes()
+    for pk, provider in Delivery.objects.filter(pk__in=list(pks), dispatched_at__isnull=True).values_list(
+        "pk", "provider"
+    ):
+        if provider not in sizes and _mark(Delivery, pk, None, now):
             async_task(DELIVER, pk, task_name=f"delivery-{pk}")
 
 
 def recover_abandoned(now) -> int:
-    recovered = 0
-    limit = settings.MLCONNECTOR_MAX_WORKER_DEATHS
-    for model, running, retry_status, failed in (
-        (Delivery, Delivery.Status.RUNNING, Delivery.Status.RETRYING, Delivery.Status.FAILED),
-        (InboundEvent, InboundEvent.Status.PROCESSING, InboundEvent.Status.RETRYING, InboundEvent.Status.FAILED),
-    ):
-        for row in model.objects.filter(status=running, lease_until__lt=now)[:BATCH]:
-            deaths = row.worker_deaths + 1
-            give_up = deaths >= limit
-            fields = dict(
-                status=failed if give_up else retry_status,
-                worker_deaths=F("worker_deaths") + 1,
-                lease_until=None,
-                next_attempt_at=now,
-                dispatched_at=None,
-                last_error=(
-                    f"the worker died during {deaths} attempts; not retried automatically "
-                    "(replay it once the cause is fixed)"
-                    if give_up
-                    else f"the worker died during attempt {row.attempts}; retrying"
-                ),
-            )
-            if model.objects.filter(pk=row.pk, status=running, attempts=row.attempts).update(**fields):
-                recovered += 1
-                is_delivery = model is Delivery
-                record(
-                    AuditRecord.Kind.WORKER_DIED,
-                    tenant=row.tenant,
-                    event=row.event if is_delivery else row,
-                    delivery=row if is_delivery else None,
-                    connection=row.connection,
-                    outcome=AuditRecord.Outcome.ERROR if give_up else AuditRecord.Outcome.RETRY,
-                    message=fields["last_error"],
-                )
-    return recovered
+    """Work whose lease expired: its worker died (nobody renewed the lease)."""
+    return sum(recover(lifecycle, lifecycle.abandoned(now), now, died=True) for lifecycle in (DELIVERIES, EVENTS, JOBS))
+
+
+def recover(lifecycle, rows, now, *, died: bool, reason: str = "") -> int:
+    """Hand running rows back (pipeline/work.py) and say so in the audit trail."""
+    recovered = lifecycle.recover(rows, now, died=died, reason=reason)
+    for row, gave_up, message in recovered:
+        record(
+            AuditRecord.Kind.WORKER_DIED
+            if died
+            else AuditRecord.Kind.JOB
+            if lifecycle is JOBS
+            else AuditRecord.Kind.DELIVERY,
+            outcome=AuditRecord.Outcome.ERROR if gave_up else AuditRecord.Outcome.RETRY,
+            message=message,
+            **lifecycle.refs(row),
+        )
+    return len(recovered)
 
 
 def run(span: float | None = None, handover: float | None = None) -> str:

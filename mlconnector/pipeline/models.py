@@ -30,6 +30,8 @@ class Delivery(TenantOwned):
     next_attempt_at = models.DateTimeField()
     dispatched_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # "<node>:<pid>" of the worker process running it (see pipeline/node.py).
+    lease_owner = models.CharField(max_length=100, blank=True, default="")
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
@@ -90,6 +92,43 @@ class SourceRecord(TenantOwned):
         constraints = [
             models.UniqueConstraint(fields=["connection", "record_type", "object_id"], name="one_source_record")
         ]
+
+
+class ConnectionJob(TenantOwned):
+    """A periodic job of one connection (a polling backstop, a daily payout check), run every
+    `every_seconds`, which the connection holds (its integration's Job gives the default)."""
+
+    class Status(models.TextChoices):
+        IDLE = "idle", "Scheduled"
+        RUNNING = "running", "Running"
+        RETRYING = "retrying", "Retrying"
+
+    connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="jobs")
+    name = models.CharField(max_length=32)
+    every_seconds = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IDLE)
+    attempts = models.PositiveIntegerField(default=0)
+    worker_deaths = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=100, blank=True, default="")
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_ok = models.BooleanField(null=True, blank=True)
+    last_message = models.TextField(blank=True, default="")
+    last_error = models.TextField(blank=True, default="")
+    failures_in_a_row = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["connection_id", "name"]
+        constraints = [models.UniqueConstraint(fields=["connection", "name"], name="one_job_per_connection")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="job_due")]
+
+    def __str__(self) -> str:
+        return f"{self.name} of {self.connection_id} every {self.every_seconds}s"
 
 
 class PollCursor(models.Model):

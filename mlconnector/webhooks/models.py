@@ -50,6 +50,8 @@ class InboundEvent(TenantOwned):
     next_attempt_at = models.DateTimeField(db_index=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # "<node>:<pid>" of the worker process processing it (see pipeline/node.py).
+    lease_owner = models.CharField(max_length=100, blank=True, default="", db_default="")
     last_error = models.TextField(blank=True, default="", db_default="")
     received_at = models.DateTimeField(db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)

@@ -10,11 +10,8 @@ neither lose the fan-out nor repeat it.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from mlconnector.audit.models import AuditRecord
@@ -23,8 +20,8 @@ from mlconnector.connections.models import Connection
 from mlconnector.connections.services import mark_needs_reconnect, note_success
 from mlconnector.contract import Enriched, registry
 from mlconnector.http import AuditContext, ProviderError, Unavailable
-from mlconnector.pipeline.backoff import gives_up, retry_delay
 from mlconnector.pipeline.models import Delivery, SourceRecord
+from mlconnector.pipeline.work import EVENTS
 from mlconnector.webhooks.models import InboundEvent
 
 log = logging.getLogger("mlconnector.webhooks")
@@ -32,16 +29,7 @@ S = InboundEvent.Status
 
 
 def process_inbound(event_id: int) -> str:
-    now = timezone.now()
-    claimed = InboundEvent.objects.filter(
-        pk=event_id, status__in=[S.RECEIVED, S.RETRYING], next_attempt_at__lte=now + timedelta(seconds=1)
-    ).update(
-        status=S.PROCESSING,
-        attempts=F("attempts") + 1,
-        lease_until=now + timedelta(seconds=settings.MLCONNECTOR_LEASE_SECONDS),
-        dispatched_at=None,
-    )
-    if not claimed:
+    if not EVENTS.claim(event_id):
         return "not due or already taken"
     event = InboundEvent.objects.select_related("connection", "tenant").get(pk=event_id)
     source = event.connection
@@ -63,7 +51,7 @@ def process_inbound(event_id: int) -> str:
 
     integration = registry.get(source.provider)(source)
     if event.event_type not in integration.produces:
-        _finish(event, status=S.IGNORED, processed_at=timezone.now(), lease_until=None)
+        EVENTS.finish(event, status=S.IGNORED, processed_at=timezone.now())
         record(
             AuditRecord.Kind.EVENT_IGNORED,
             event=event,
@@ -98,7 +86,7 @@ def _fan_out(event: InboundEvent, source: Connection, enriched: Enriched) -> str
         for conn in Connection.objects.for_tenant(event.tenant_id)
         .exclude(pk=source.pk)
         .exclude(status__in=[Connection.Status.DISCONNECTED, Connection.Status.PENDING])
-        if event.event_type in _consumes(conn.provider)
+        if (event.provider, event.event_type) in _consumes(conn.provider)
     ]
     now = timezone.now()
     summary = dict(
@@ -109,7 +97,6 @@ def _fan_out(event: InboundEvent, source: Connection, enriched: Enriched) -> str
         amount=enriched.amount,
         currency=(enriched.currency or "")[:3],
         processed_at=now,
-        lease_until=None,
     )
     with transaction.atomic():
         seen, created = SourceRecord.objects.select_for_update().get_or_create(
@@ -122,12 +109,12 @@ def _fan_out(event: InboundEvent, source: Connection, enriched: Enriched) -> str
             seen.version == enriched.version or (enriched.updated and seen.updated and enriched.updated < seen.updated)
         )
         if stale:
-            _finish(event, status=S.DUPLICATE, **summary)
+            EVENTS.finish(event, status=S.DUPLICATE, **summary)
         else:
             if not created:
                 seen.version, seen.updated = enriched.version, enriched.updated
                 seen.save(update_fields=["version", "updated", "seen_at"])
-            _finish(event, status=S.PROCESSED, **summary)
+            EVENTS.finish(event, status=S.PROCESSED, **summary)
             Delivery.objects.bulk_create(
                 [
                     Delivery(
@@ -176,7 +163,7 @@ def _fan_out(event: InboundEvent, source: Connection, enriched: Enriched) -> str
     return f"fanned out to {len(targets)}"
 
 
-def _consumes(provider: str) -> frozenset[str]:
+def _consumes(provider: str) -> frozenset[tuple[str, str]]:
     try:
         return registry.get(provider).consumes()
     except LookupError:
@@ -194,17 +181,8 @@ def _describe(enriched: Enriched) -> str:
     return " · ".join(parts)
 
 
-def _finish(event: InboundEvent, **fields) -> bool:
-    updated = InboundEvent.objects.filter(pk=event.pk, status=S.PROCESSING, attempts=event.attempts).update(**fields)
-    for key, value in fields.items():
-        if not hasattr(value, "resolve_expression"):
-            setattr(event, key, value)
-    return bool(updated)
-
-
 def _wait(event: InboundEvent, reason: str) -> str:
-    _finish(event, status=S.WAITING, attempts=F("attempts") - 1, last_error=reason, lease_until=None)
-    event.attempts -= 1
+    EVENTS.wait(event, reason)
     record(
         AuditRecord.Kind.EVENT_FAILED,
         event=event,
@@ -216,28 +194,21 @@ def _wait(event: InboundEvent, reason: str) -> str:
 
 
 def _retry_or_fail(event: InboundEvent, exc: ProviderError) -> str:
-    now = timezone.now()
-    if not exc.retryable or gives_up(event.received_at, event.attempts, now):
-        _finish(event, status=S.FAILED, last_error=str(exc), lease_until=None)
-        record(
-            AuditRecord.Kind.EVENT_FAILED,
-            event=event,
-            connection=event.connection,
-            outcome=AuditRecord.Outcome.ERROR,
-            status_code=exc.status,
-            message=f"could not fetch the record: {exc}",
-        )
-        return "failed"
-    delay = retry_delay(event.attempts, exc.retry_after)
-    _finish(
-        event, status=S.RETRYING, next_attempt_at=now + timedelta(seconds=delay), last_error=str(exc), lease_until=None
-    )
+    decision = EVENTS.retry_or_fail(event, exc)
+    if decision.outcome == "failed":
+        outcome, message = AuditRecord.Outcome.ERROR, f"could not fetch the record: {exc}"
+    elif decision.outcome == "deferred":
+        outcome = AuditRecord.Outcome.RETRY
+        message = f"could not fetch the record: {exc}; trying again in {decision.delay:.1f}s as asked"
+    else:
+        outcome = AuditRecord.Outcome.RETRY
+        message = f"could not fetch the record (attempt {event.attempts}): {exc}; retrying in {decision.delay:.0f}s"
     record(
         AuditRecord.Kind.EVENT_FAILED,
         event=event,
         connection=event.connection,
-        outcome=AuditRecord.Outcome.RETRY,
+        outcome=outcome,
         status_code=exc.status,
-        message=f"could not fetch the record (attempt {event.attempts}): {exc}; retrying in {delay:.0f}s",
+        message=message,
     )
-    return "retrying"
+    return decision.outcome

@@ -37,7 +37,7 @@ class TestSink(Integration):
     label = "Test sink"
     auth_kind = "token"
     listed = False  # exists only in the tests: not offered on the home page
-    sync_handlers = {"invoice.create": "write", "invoice.update": "write", "payment.create": "write"}
+    sync_handlers = {"freshbooks": {"invoice.create": "write", "invoice.update": "write", "payment.create": "write"}}
 
     def client(self, audit=None):
         return SinkClient(self.connection, audit=audit)

@@ -49,7 +49,7 @@ def test_it_filters_by_text_type_status_provider_and_dates(books, admin_a):
     assert events_on(client.get(url, {"q": "northwind"})) == ["0000001"]
     assert events_on(client.get(url, {"q": "#0000002"})) == ["0000002"]
     assert events_on(client.get(url, {"q": "777123"})) == ["0000002"]  # FreshBooks object id
-    assert events_on(client.get(url, {"event_type": "payment.create"})) == ["0000002"]
+    assert events_on(client.get(url, {"event_type": "freshbooks:payment.create"})) == ["0000002"]
     assert events_on(client.get(url, {"status": "failed"})) == ["0000003"]
     assert events_on(client.get(url, {"delivery": "succeeded"})) == ["0000002"]
     assert events_on(client.get(url, {"provider": "testsink"})) == ["0000002"]  # delivered to the sink
@@ -158,7 +158,7 @@ def test_bulk_replay_counts_first_and_never_resends_what_succeeded(books, admin_
 
     with mock.patch("mlconnector.pipeline.dispatcher.enqueue_deliveries"):  # queued, not sent, in this test
         response = client.post(url, {"event_type": "invoice.create", "connection": sink.pk})
-    assert response.status_code == 302 and "event_type=invoice.create" in response["Location"]
+    assert response.status_code == 302 and "event_type=freshbooks%3Ainvoice.create" in response["Location"]
     assert {d.pk for d in Delivery.objects.filter(replays=1)} == {d.pk for d in failed}
     done.refresh_from_db()
     elsewhere.refresh_from_db()

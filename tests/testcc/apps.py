@@ -1,0 +1,7 @@
+from mlconnector import contract
+
+
+class TestCCConfig(contract.IntegrationConfig):
+    name = "tests.testcc"
+    label = "testcc"
+    integration = "tests.testcc.integration.TestCC"
