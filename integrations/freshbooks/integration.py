@@ -12,6 +12,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+
 from integrations.freshbooks import signatures
 from integrations.freshbooks.client import FreshBooksClient, money
 from mlconnector.contract import (
@@ -20,6 +22,7 @@ from mlconnector.contract import (
     Enriched,
     HandshakeResponse,
     Integration,
+    Job,
     MalformedWebhook,
     ParsedEvent,
     WebhookRequest,
@@ -40,7 +43,12 @@ class FreshBooks(Integration):
     oauth_module = "integrations.freshbooks.oauth"
     # https://www.freshbooks.com/api/webhooks (event list: PipedreamHQ constants, see vendors doc §1.7)
     produces = frozenset(f"{t}.{a}" for t in RECORD_TYPES for a in ACTIONS) | {"invoice.sendByEmail"}
-    sync_handlers = {}
+    # FreshBooks as a target: payments collected elsewhere, recorded against their invoice
+    # (payments_in.py). GoCardless's enrichment supplies the collected-payment shape it documents.
+    sync_handlers = {"gocardless": {"payments.confirmed": "record_payment"}}
+    # The polling backstop, per connection (each holds its own interval; FRESHBOOKS_POLL_MINUTES is
+    # the default): re-reads what changed and feeds what the webhooks missed (polling.py).
+    jobs = {"poll": Job("poll", every=settings.FRESHBOOKS_POLL_MINUTES * 60, label="Polling backstop")}
 
     def client(self, audit: AuditContext | None = None) -> FreshBooksClient:
         return FreshBooksClient(self.connection, audit=audit)
@@ -124,6 +132,12 @@ class FreshBooks(Integration):
             )
         ]
 
+    # --- as a target ----------------------------------------------------------------------------
+    def record_payment(self, event, delivery, audit: AuditContext):
+        from integrations.freshbooks.payments_in import record_payment
+
+        return record_payment(self.connection, self.account_id, event, delivery, audit)
+
     # --- enrichment -----------------------------------------------------------------------------
     def enrich(self, event_type: str, object_id: str, audit: AuditContext) -> Enriched:
         record_type, _, action = event_type.partition(".")
@@ -165,6 +179,11 @@ class FreshBooks(Integration):
             amount=amount,
             currency=currency,
         )
+
+    def poll(self, audit: AuditContext) -> str:
+        from integrations.freshbooks.polling import poll
+
+        return poll(self.connection, audit)
 
     def pull(self, since, audit: AuditContext):
         from integrations.freshbooks.polling import pull

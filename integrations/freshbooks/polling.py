@@ -1,6 +1,7 @@
 """The polling backstop: FreshBooks webhook delivery is best-effort (retries and auto-disable are
-undocumented), so every FRESHBOOKS_POLL_MINUTES each connection re-reads what changed since its last
-sweep, minus an overlap window, and feeds anything the webhooks missed into the same pipeline.
+undocumented), so each connection's "poll" job (every FRESHBOOKS_POLL_MINUTES unless the connection
+holds another interval; pipeline/jobs.py runs it) re-reads what changed since its last sweep, minus
+an overlap window, and feeds anything the webhooks missed into the same pipeline.
 
 `search[updated_min]` works at day granularity in US/Eastern and is reportedly not honoured
 everywhere, so the overlap is generous and every record is compared with the version already fanned
@@ -15,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from mlconnector.connections.models import Connection
 from mlconnector.contract import PulledRecord
@@ -25,15 +25,6 @@ from mlconnector.webhooks.models import InboundEvent
 
 EASTERN = ZoneInfo("America/New_York")
 POLLED_TYPES = ("invoice", "payment", "client", "bill", "expense")
-
-
-def poll_all() -> str:
-    ids = list(
-        Connection.objects.filter(provider="freshbooks", status=Connection.Status.ACTIVE).values_list("pk", flat=True)
-    )
-    for pk in ids:
-        async_task("integrations.freshbooks.polling.poll_connection", pk, task_name=f"fb-poll-{pk}")
-    return f"{len(ids)} connections"
 
 
 def pull(integration, since, audit: AuditContext):
@@ -46,16 +37,23 @@ def pull(integration, since, audit: AuditContext):
 
 
 def poll_connection(connection_id: int) -> str:
+    """Poll one connection now (tests, and anyone who wants a sweep outside the schedule)."""
+    conn = Connection.objects.filter(pk=connection_id, status=Connection.Status.ACTIVE).first()
+    if conn is None:
+        return "not active"
+    return poll(conn, AuditContext(tenant=conn.tenant, connection=conn)) or "nothing missed"
+
+
+def poll(conn: Connection, audit: AuditContext) -> str:
+    """One sweep; returns what it found worth saying ("" when the webhooks missed nothing)."""
     from integrations.freshbooks.callbacks import consumed_events
 
-    conn = Connection.objects.filter(pk=connection_id, status=Connection.Status.ACTIVE).first()
-    if conn is None or not conn.config.get("account_id"):
-        return "not active"
+    if not conn.config.get("account_id"):
+        return ""
     wanted = consumed_events(conn)
     if not wanted:
-        return "nothing consumes FreshBooks events"
+        return ""
     integration = conn.integration
-    audit = AuditContext(tenant=conn.tenant, connection=conn)
     cursor, _ = PollCursor.objects.get_or_create(connection=conn, resource="all")
     started = timezone.now()
     overlap = timedelta(seconds=settings.FRESHBOOKS_POLL_OVERLAP_SECONDS)
@@ -66,7 +64,7 @@ def poll_connection(connection_id: int) -> str:
             continue
         found += _feed(conn, integration, pulled, wanted, started)
     PollCursor.objects.filter(pk=cursor.pk).update(since=started, last_run_at=timezone.now())
-    return f"{found} missed records fed"
+    return f"found {found} change(s) the webhooks missed" if found else ""
 
 
 def _feed(conn, integration, pulled: PulledRecord, wanted: set[str], now) -> int:

@@ -183,18 +183,18 @@ def test_the_polling_backstop_feeds_missed_records_once(tenant_a):
     source = sandbox_source(tenant_a)  # no webhooks registered: every change is "missed"
     create_invoice("250.00")
     assert not InboundEvent.objects.exists()
-    assert poll_connection(source.pk) == "1 missed records fed"
+    assert poll_connection(source.pk) == "found 1 change(s) the webhooks missed"
     dispatcher.tick()
     assert Delivery.objects.filter(connection=sink, status="succeeded").count() == 1
     # A second sweep over the overlap window finds nothing new.
-    assert poll_connection(source.pk) == "0 missed records fed"
+    assert poll_connection(source.pk) == "nothing missed"
     # A change is found as an update, delivered once.
     account = seed_demo().businesses[0]
     invoice = rows(account, "invoice").first()
     from integrations.freshbooks.sandbox import records as records
 
     records.update(account, KINDS["invoice"], invoice.data["id"], {"notes": "changed", "due_date": "2027-01-31"})
-    assert poll_connection(source.pk) == "1 missed records fed"
+    assert poll_connection(source.pk) == "found 1 change(s) the webhooks missed"
     dispatcher.tick()
     assert InboundEvent.objects.filter(event_type="invoice.update", status="processed").count() == 1
     # Two writes at the sink: the create, then the update naming the record the create made.

@@ -175,6 +175,11 @@ def accounting(request, account_id: str, resource: str, object_id: str | None = 
     except ApiError as error:
         return _api_error(error)
     announce(changes, live.account)  # after the commit: the receiver fetches the record at once
+    # Faults queued for "freshbooks-after" apply once the write is done: a lost or slow answer to a
+    # write that happened, the window in which a client could post the same payment twice.
+    after = faults.inject(PROVIDER + "-after", request, account)
+    if after is not None:
+        return after
     return _result({kind.single: public(kind, record, includes)})
 
 
