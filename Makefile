@@ -23,7 +23,7 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo
 
-# The demo: SQLite + the ORM broker, web (gunicorn) + worker (qcluster) + the sandbox providers.
+# The demo: SQLite + the ORM broker, web (gunicorn) + worker (manage.py worker: dispatcher + supervised qcluster) + the sandbox providers.
 run: seed
 	@echo "Starting web on http://127.0.0.1:8000 and the worker (Ctrl-C stops both)."
 	$(VENV)/bin/honcho start -f Procfile

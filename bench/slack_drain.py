@@ -10,7 +10,7 @@ sandbox's 429 count as a share of chat.postMessage calls, and any message lost o
 # broker and limiter), migrated; a tenant with a FreshBooks source, a Slack connection holding a
 # token the sandbox workspace issued, the rule "all invoices -> #accounting" and N processed
 # invoice events, each with a Delivery to Slack. gunicorn serves mlconnector.wsgi (the sandbox Slack
-# lives under /sandbox/ of the same app) and `manage.py qcluster` works the queue, both as child
+# lives under /sandbox/ of the same app) and `manage.py worker` works the queue, both as child
 # processes with a clean environment. Every delivery is handed to the workers at once, as a fan-out
 # does (dispatcher.enqueue_deliveries); the bench then waits until all of them succeeded and reads
 # what the sandbox stored: its messages (with their ts) and its per-channel 429 counter.
@@ -396,19 +396,20 @@ def gunicorn(env: dict[str, str], port: int, args: argparse.Namespace, log_path:
 
 @contextmanager
 def qcluster(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
+    """`manage.py worker`: the supervisor (and dispatcher) with its qcluster, as `make run` runs it."""
     with log_path.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
+            [sys.executable, "manage.py", "worker"],
             env=env,
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped as a whole, and only it
+            start_new_session=True,  # its own process group, apart from this script's
         )
     try:
         yield proc
     finally:
-        stop(proc, group=True)
+        stop(proc, group=False)  # the supervisor stops its cluster itself
 
 
 # --- backends ------------------------------------------------------------------------------------

@@ -176,6 +176,9 @@ Q_CLUSTER = {
     "catch_up": False,
     "save_limit": 500,
     "poll": 0.2,
+    # Workers are never recycled: the worker supervisor replaces the whole cluster when any of its
+    # processes exits (pipeline/supervisor.py), so a voluntary exit would cost a restart.
+    "recycle": 0,
     "label": "Task queue",
     "sync": env_bool("MLCONNECTOR_Q_SYNC", False),
 }
@@ -273,12 +276,22 @@ MLCONNECTOR_LEASE_SECONDS = int(os.environ.get("MLCONNECTOR_LEASE_SECONDS", str(
 # again within this many seconds.
 MLCONNECTOR_SUPERVISED_LEASE_SECONDS = int(os.environ.get("MLCONNECTOR_SUPERVISED_LEASE_SECONDS", "20"))
 MLCONNECTOR_NODE_HEARTBEAT = float(os.environ.get("MLCONNECTOR_NODE_HEARTBEAT", "2"))
-# How often the dispatcher looks for due work, and how long one dispatcher task runs.
+# How often the dispatcher (in the worker supervisor holding its lease) looks for due work.
 MLCONNECTOR_DISPATCH_INTERVAL = float(os.environ.get("MLCONNECTOR_DISPATCH_INTERVAL", "0.5"))
-# A run starts every minute and lasts SPAN; a run that finds another dispatching waits at most
-# HANDOVER for it to finish (SPAN - 60 s of overlap, plus slack), then ends and frees its worker.
-MLCONNECTOR_DISPATCHER_SPAN = float(os.environ.get("MLCONNECTOR_DISPATCHER_SPAN", "75"))
-MLCONNECTOR_DISPATCHER_HANDOVER = float(os.environ.get("MLCONNECTOR_DISPATCHER_HANDOVER", "25"))
+# The supervisor's watchdog: work handed out STALL seconds ago still waiting while its cluster has
+# room and takes nothing, for WINDOW seconds, means the cluster is stuck: it is replaced.
+MLCONNECTOR_WATCHDOG_STALL = float(os.environ.get("MLCONNECTOR_WATCHDOG_STALL", "20"))
+MLCONNECTOR_WATCHDOG_WINDOW = float(os.environ.get("MLCONNECTOR_WATCHDOG_WINDOW", "10"))
+# How long a cluster being replaced, or stopped on SIGTERM, may finish its running tasks before
+# what is left is killed (and handed back). STOP stays inside honcho's 5 s kill timeout.
+MLCONNECTOR_WORKER_RESTART_GRACE = float(os.environ.get("MLCONNECTOR_WORKER_RESTART_GRACE", "5"))
+MLCONNECTOR_WORKER_STOP_GRACE = float(os.environ.get("MLCONNECTOR_WORKER_STOP_GRACE", "3.5"))
+# The health check (manage.py health, /health/workers) fails when due work has not been handed out
+# for UNDISPATCHED seconds, handed-out work has not been started while no worker made progress for
+# UNSTARTED seconds, or a node's workers took nothing while work waited for STALLED seconds.
+MLCONNECTOR_HEALTH_UNDISPATCHED_SECONDS = float(os.environ.get("MLCONNECTOR_HEALTH_UNDISPATCHED_SECONDS", "30"))
+MLCONNECTOR_HEALTH_UNSTARTED_SECONDS = float(os.environ.get("MLCONNECTOR_HEALTH_UNSTARTED_SECONDS", "60"))
+MLCONNECTOR_HEALTH_STALLED_SECONDS = float(os.environ.get("MLCONNECTOR_HEALTH_STALLED_SECONDS", "20"))
 # Waits shorter than this are slept through inline (idempotent calls only).
 MLCONNECTOR_MAX_INLINE_WAIT = float(os.environ.get("MLCONNECTOR_MAX_INLINE_WAIT", "5"))
 MLCONNECTOR_HTTP_TIMEOUT = (5.0, float(os.environ.get("MLCONNECTOR_HTTP_READ_TIMEOUT", "30")))

@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 
 from mlconnector.admin_site import admin_site
 from mlconnector.contract import registry
+from mlconnector.pipeline import health
 from mlconnector.webhooks.views import webhook
 
 urlpatterns = [
@@ -15,6 +16,9 @@ urlpatterns = [
     # Trailing slash optional: a redirect would count as a failed delivery for webhook senders.
     re_path(r"^hooks/(?P<provider>[a-z0-9_]+)/(?P<endpoint_key>[A-Za-z0-9_-]+)/?$", webhook, name="webhook"),
     path("api/", include("mlconnector.api.urls")),
+    # For orchestrators and monitors: no login, no tenant data (counts, ages, node names).
+    path("health/", health.web_view, name="health"),
+    path("health/workers", health.workers_view, name="health-workers"),
     # Each integration's own pages (Slack's routing rules, Monday's board maps) at /<provider>/.
     *[path(f"{i.provider}/", include(i.urlconf)) for i in registry.all() if i.urlconf],
     path("audit/", include("mlconnector.audit.urls")),

@@ -1,6 +1,6 @@
 """The dispatcher (and sweeper): the one place that hands due work to django-q2.
 
-Every half second, in whichever worker holds the "dispatcher" lease, it:
+Every half second it:
 - recovers work whose worker died (a running lease that expired): counted, retried, and failed
   for good after MLCONNECTOR_MAX_WORKER_DEATHS so a poison task cannot kill workers forever;
 - enqueues stored events that are due (new webhooks: the receiver itself enqueues nothing, which
@@ -9,27 +9,23 @@ Every half second, in whichever worker holds the "dispatcher" lease, it:
   connection's deliveries for targets that take batches;
 - enqueues connection jobs that are due (polling backstops, daily checks: pipeline/jobs.py).
 
-It runs as a django-q2 schedule every minute; each run lives MLCONNECTOR_DISPATCHER_SPAN seconds
-(less than the task timeout) and waits for the lease while another run holds it, so one run
-hands over to the next without a gap and at most two workers are ever busy with it.
+It runs in the worker supervisor that holds the "dispatcher" lease (pipeline/supervisor.py): one
+across all machines, from the supervisor's first second, without taking a worker slot.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
 from mlconnector.contract import registry
-from mlconnector.pipeline import jobs, leases
+from mlconnector.pipeline import jobs
 from mlconnector.pipeline.models import ConnectionJob, Delivery
 from mlconnector.pipeline.work import DELIVERIES, EVENTS, JOBS, due_or_stale
 from mlconnector.webhooks.models import InboundEvent
@@ -166,35 +162,3 @@ def recover(lifecycle, rows, now, *, died: bool, reason: str = "") -> int:
             **lifecycle.refs(row),
         )
     return len(recovered)
-
-
-def run(span: float | None = None, handover: float | None = None) -> str:
-    """One dispatcher run (the scheduled task, started every minute). Ticks while holding the
-    lease, until `span` (a little over a minute) passes, so consecutive runs overlap and hand over.
-
-    A run that cannot take the lease within `handover` seconds ends at once: another run is
-    dispatching, and a waiting run would only hold a worker the deliveries need. If that other
-    run's worker dies, its short lease expires and the next scheduled run takes over.
-    """
-    span = settings.MLCONNECTOR_DISPATCHER_SPAN if span is None else span
-    handover = settings.MLCONNECTOR_DISPATCHER_HANDOVER if handover is None else handover
-    interval = settings.MLCONNECTOR_DISPATCH_INTERVAL
-    owner = uuid.uuid4().hex
-    started = time.monotonic()
-    deadline = started + span
-    ticks = 0
-    try:
-        while time.monotonic() < deadline:
-            try:
-                if leases.acquire(LEASE_NAME, owner, ttl_seconds=max(5.0, interval * 10)):
-                    tick()
-                    ticks += 1
-                elif not ticks and time.monotonic() - started > handover:
-                    return "another run is dispatching"
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the dispatcher
-                log.exception("dispatcher tick failed")
-                close_old_connections()
-            time.sleep(interval)
-    finally:
-        leases.release(LEASE_NAME, owner)
-    return f"{ticks} ticks"

@@ -157,3 +157,42 @@ class Throttle(models.Model):
     key = models.CharField(max_length=200, primary_key=True)
     blocked_until = models.FloatField(default=0)
     next_slot = models.FloatField(default=0)
+
+
+class WorkerNode(models.Model):
+    """One `manage.py worker` supervisor and the qcluster it runs: its heartbeat and what it sees,
+    for the health check and for the operator (see pipeline/supervisor.py)."""
+
+    class State(models.TextChoices):
+        STARTING = "starting", "Starting"
+        RUNNING = "running", "Running"
+        RESTARTING = "restarting", "Restarting its cluster"
+        STOPPING = "stopping", "Stopping"
+        STOPPED = "stopped", "Stopped"
+
+    name = models.CharField(max_length=100, primary_key=True)
+    hostname = models.CharField(max_length=100)
+    pid = models.PositiveIntegerField()
+    workers = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.STARTING)
+    started_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField()
+    cluster_pid = models.PositiveIntegerField(null=True, blank=True)
+    cluster_started_at = models.DateTimeField(null=True, blank=True)
+    # Work the node's processes hold right now, and the last time that changed (task progress).
+    running = models.PositiveIntegerField(default=0)
+    progress_at = models.DateTimeField(null=True, blank=True)
+    # Since when its workers have taken no work while work waited for them (None: they are not).
+    stalled_since = models.DateTimeField(null=True, blank=True)
+    restarts = models.PositiveIntegerField(default=0)
+    last_restart_at = models.DateTimeField(null=True, blank=True)
+    last_restart_reason = models.TextField(blank=True, default="")
+    dispatching = models.BooleanField(default=False)
+    # What is wrong right now, in words ("" when nothing is): shown by the health check.
+    problem = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-heartbeat_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.state})"

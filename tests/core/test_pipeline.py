@@ -238,17 +238,3 @@ def test_a_named_wait_is_kept_exactly_and_uses_no_attempt(source, sink):
     assert delivery.status == "retrying" and delivery.attempts == 0
     wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
     assert 1.0 < wait <= 2.0
-
-
-def test_a_dispatcher_run_that_finds_another_dispatching_frees_its_worker(db, settings):
-    import time
-
-    from mlconnector.pipeline import dispatcher, leases
-
-    settings.MLCONNECTOR_DISPATCH_INTERVAL = 0.05
-    assert leases.acquire(dispatcher.LEASE_NAME, "the-running-one", ttl_seconds=30)
-    started = time.monotonic()
-    assert dispatcher.run(span=10, handover=0.3) == "another run is dispatching"
-    assert time.monotonic() - started < 2
-    leases.release(dispatcher.LEASE_NAME, "the-running-one")
-    assert dispatcher.run(span=0.2, handover=0.1).endswith("ticks")

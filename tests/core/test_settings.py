@@ -21,10 +21,23 @@ def test_it_prefetches_one_task_at_a_time_and_never_lets_the_broker_retry():
     assert q["catch_up"] is False
 
 
-def test_it_keeps_leases_longer_than_the_task_timeout():
-    # Only a dead worker can lose a lease: a live one is killed by django-q2's timeout first.
+def test_it_keeps_unrenewed_leases_longer_than_the_task_timeout():
+    # Under a bare qcluster nobody renews a lease: only a dead worker may lose one, and a live one
+    # is killed by django-q2's timeout first.
     assert settings.MLCONNECTOR_LEASE_SECONDS > app_settings.Q_CLUSTER["timeout"]
-    assert settings.MLCONNECTOR_DISPATCHER_SPAN < app_settings.Q_CLUSTER["timeout"]
+
+
+def test_a_supervised_lease_outlives_several_renewals_and_frees_dead_work_within_30s():
+    assert settings.MLCONNECTOR_SUPERVISED_LEASE_SECONDS >= 5 * settings.MLCONNECTOR_NODE_HEARTBEAT
+    assert settings.MLCONNECTOR_SUPERVISED_LEASE_SECONDS + settings.MLCONNECTOR_DISPATCH_INTERVAL < 30
+
+
+def test_workers_are_never_recycled_because_the_supervisor_replaces_a_cluster_on_any_exit():
+    assert app_settings.Q_CLUSTER["recycle"] == 0
+
+
+def test_a_stopping_worker_finishes_inside_honchos_five_second_kill_timeout():
+    assert settings.MLCONNECTOR_WORKER_STOP_GRACE + 1 < 5
 
 
 def test_it_retries_for_at_least_a_day():

@@ -1,4 +1,5 @@
-"""Start real ml-connector processes (qcluster) against the test database, for crash tests."""
+"""Start real ml-connector processes (qcluster, or the worker supervisor) against the test database,
+and find their processes, for crash tests."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 from django.conf import settings
 from django.db import connection
 
@@ -58,6 +60,72 @@ def qcluster(env: dict[str, str], log_path: Path):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def worker(env: dict[str, str], log_path: Path, *args: str):
+    """`manage.py worker` (the supervisor, its dispatcher and its qcluster), as `make run` runs it."""
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "worker", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                for child in _tree(proc.pid):
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        child.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def cluster_processes(supervisor_pid: int) -> dict[str, list[psutil.Process]]:
+    """The supervised cluster's processes by role, read from the titles django-q2 gives them."""
+    roles: dict[str, list[psutil.Process]] = {"main": [], "idle": [], "busy": [], "monitor": [], "pusher": []}
+    for proc in _tree(supervisor_pid):
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            title = " ".join(proc.cmdline()).strip()
+        except psutil.NoSuchProcess:
+            continue
+        if title.startswith("qcluster MainProcess"):
+            roles["main"].append(proc)
+        elif title.endswith(" idle"):
+            roles["idle"].append(proc)
+        elif " processing " in title:
+            roles["busy"].append(proc)
+        elif title.endswith(" monitor"):
+            roles["monitor"].append(proc)
+        elif title.endswith(" pusher"):
+            roles["pusher"].append(proc)
+    return roles
+
+
+def syscall(proc: psutil.Process) -> int:
+    """The system call a process is blocked in (Linux: /proc/<pid>/syscall)."""
+    return int(Path(f"/proc/{proc.pid}/syscall").read_text().split()[0])
+
+
+def lock_holder(supervisor_pid: int) -> psutil.Process:
+    """The idle worker that holds the task queue's read lock: it waits in read() on the queue's pipe,
+    while the other idle workers wait for the lock itself (a futex)."""
+    readers = [p for p in cluster_processes(supervisor_pid)["idle"] if syscall(p) == 0]
+    assert len(readers) == 1, f"expected one idle worker reading the queue, found {readers}"
+    return readers[0]
 
 
 def kill(proc: subprocess.Popen) -> None:

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 SCHEDULES = [
     # name, func, minutes
-    ("dispatcher", "mlconnector.pipeline.dispatcher.run", 1),
+    ("dispatcher", "mlconnector.pipeline.dispatcher.run", 1),  # removed by 0004: the worker supervisor dispatches
     ("refresh-expiring-tokens", "mlconnector.connections.tasks.refresh_expiring", 10),
     ("prune", "mlconnector.pipeline.maintenance.prune", 24 * 60),
 ]
