@@ -92,9 +92,14 @@ class FreshBooks(Integration):
         verifier = fields.get("verifier", "")
         if not verifier:
             return HandshakeResponse(400, b"callback.verify without a verifier")
-        from integrations.freshbooks.callbacks import store_pending_verifier
+        from integrations.freshbooks.handshake import receive_code
 
-        store_pending_verifier(endpoint.connection_id, endpoint.tenant_id, fields["object_id"], verifier)
+        # 200 whether the code was kept or dropped (unknown or verified callback, slots full):
+        # a forger learns nothing. Over the per-endpoint budget, 429: should FreshBooks retry a
+        # refused verify POST (UNCONFIRMED), the genuine code still arrives; if not, resend_due
+        # asks for a new one, as it does for any callback left unverified.
+        if receive_code(endpoint.connection_id, endpoint.tenant_id, fields["object_id"], verifier) == "rate limited":
+            return HandshakeResponse(429, b"too many handshakes for this endpoint; try again in a minute")
         return HandshakeResponse(200, b"ok")
 
     @classmethod

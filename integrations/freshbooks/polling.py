@@ -46,14 +46,18 @@ def pull(integration, since, audit: AuditContext):
 
 
 def poll_connection(connection_id: int) -> str:
-    from integrations.freshbooks.callbacks import consumed_events
+    from integrations.freshbooks.callbacks import NOTHING_DUE, consumed_events, resend_due
 
     conn = Connection.objects.filter(pk=connection_id, status=Connection.Status.ACTIVE).first()
     if conn is None or not conn.config.get("account_id"):
         return "not active"
+    # Webhooks still unverified ask FreshBooks for their code again (with backoff): the poll is the
+    # periodic job every active connection has today.
+    handshakes = resend_due(conn.pk)
+    handshakes = "" if handshakes == NOTHING_DUE else f"; {handshakes}"
     wanted = consumed_events(conn)
     if not wanted:
-        return "nothing consumes FreshBooks events"
+        return f"nothing consumes FreshBooks events{handshakes}"
     integration = conn.integration
     audit = AuditContext(tenant=conn.tenant, connection=conn)
     cursor, _ = PollCursor.objects.get_or_create(connection=conn, resource="all")
@@ -66,7 +70,7 @@ def poll_connection(connection_id: int) -> str:
             continue
         found += _feed(conn, integration, pulled, wanted, started)
     PollCursor.objects.filter(pk=cursor.pk).update(since=started, last_run_at=timezone.now())
-    return f"{found} missed records fed"
+    return f"{found} missed records fed{handshakes}"
 
 
 def _feed(conn, integration, pulled: PulledRecord, wanted: set[str], now) -> int:
