@@ -3,7 +3,11 @@ and the verifier candidates that wait to be offered back to FreshBooks."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from mlconnector.crypto import EncryptedTextField
 from mlconnector.tenants.scoping import TenantOwned
@@ -34,6 +38,28 @@ class FreshBooksCallback(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.event or '?'} #{self.callback_id} ({'verified' if self.verified else 'unverified'})"
+
+    @property
+    def status_text(self) -> str:
+        """For the connection page, in words that stay true until the row changes."""
+        if self.verified:
+            return "verified"
+        text = "waiting for FreshBooks to confirm"
+        if self.connection.status != "active":
+            # resend_due runs only for active connections.
+            return f"{text} — no new code is asked for while the connection is not active"
+        if self.resend_count == 0:
+            asked, which = "not yet asked FreshBooks to resend the code", "first request"
+        else:
+            times = "once" if self.resend_count == 1 else f"{self.resend_count} times"
+            asked, which = f"asked FreshBooks to resend the code {times}", "next"
+        due = self.next_resend_at
+        if due is None or due <= timezone.now():
+            # Overdue: the periodic check (polling.poll_connection) has not run since; it asks then.
+            every = settings.FRESHBOOKS_POLL_MINUTES
+            return f"{text} — {asked}, {which} due now (checked every {every} minutes)"
+        # "due at", not "at": the request goes out with the first check after that moment.
+        return f"{text} — {asked}, {which} due at {due.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 class FreshBooksVerifierCandidate(TenantOwned):

@@ -1,6 +1,6 @@
 """The callback.verify handshake against forgeries: only callbacks we registered are verified,
 competing codes are all tried, an unverified callback asks FreshBooks to resend its code with
-backoff, handshakes are rate-limited per endpoint.
+backoff, handshakes are rate-limited per endpoint, and the connection page says where each stands.
 
 The fake FreshBooks' verification POSTs are held back (`codes`) and the receiver's confirm tasks
 queued (`worker`), so each test decides what arrives, in which order, and when the worker runs.
@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 import time_machine
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from integrations.freshbooks import handshake
@@ -24,6 +25,7 @@ from integrations.sandbox import delivery
 from integrations.sandbox.models import SandboxObject
 from mlconnector.audit.models import AuditRecord
 from tests.core.test_secrets import assert_nowhere, log_position
+from tests.factories import ConnectionFactory
 from tests.freshbooks.helpers import VERIFIER, connection_with_callbacks, sandbox_source
 
 pytestmark = pytest.mark.django_db
@@ -313,3 +315,60 @@ def test_it_rate_limits_handshakes_per_endpoint_with_429_and_stores_nothing_over
         run_worker(worker)
     row.refresh_from_db()
     assert row.verified and row.verifier == genuine_code(codes, row)
+
+
+# --- the connection page --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def waiting_connection(tenant_a):
+    conn = ConnectionFactory(tenant=tenant_a, provider="freshbooks")
+    FreshBooksCallback.objects.create(
+        tenant=tenant_a,
+        connection=conn,
+        callback_id="701",
+        event="invoice.create",
+        resend_count=2,
+        last_resend_at=datetime(2099, 1, 2, 2, 34, tzinfo=UTC),
+        next_resend_at=datetime(2099, 1, 2, 3, 4, tzinfo=UTC),
+    )
+    FreshBooksCallback.objects.create(
+        tenant=tenant_a, connection=conn, callback_id="702", event="payment.create", verifier=VERIFIER, verified=True
+    )
+    return conn
+
+
+def test_it_shows_an_admin_which_webhooks_wait_for_freshbooks_on_the_connection_page(waiting_connection, as_admin_a):
+    page = as_admin_a.get(reverse("connection-detail", args=[waiting_connection.pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert (
+        "<code>invoice.create</code> waiting for FreshBooks to confirm — asked FreshBooks to resend the code "
+        "2 times, next due at 2099-01-02 03:04 UTC"
+    ) in text
+    assert "<code>payment.create</code> verified" in text
+    assert VERIFIER not in text
+
+
+def test_it_says_when_a_resend_is_overdue_or_not_asked_for_while_paused(waiting_connection, as_admin_a):
+    FreshBooksCallback.objects.filter(callback_id="701").update(
+        resend_count=0, next_resend_at=timezone.now() - timedelta(minutes=1)
+    )
+    text = as_admin_a.get(reverse("connection-detail", args=[waiting_connection.pk])).content.decode()
+    assert "not yet asked FreshBooks to resend the code, first request due now (checked every 15 minutes)" in text
+    waiting_connection.status = "paused"
+    waiting_connection.save(update_fields=["status"])
+    text = as_admin_a.get(reverse("connection-detail", args=[waiting_connection.pk])).content.decode()
+    assert "waiting for FreshBooks to confirm — no new code is asked for while the connection is not active" in text
+
+
+def test_it_shows_the_webhooks_to_a_viewer_of_the_tenant_and_to_no_other_tenant(
+    waiting_connection, tenant_b, as_viewer_a, as_admin_b
+):
+    url = reverse("connection-detail", args=[waiting_connection.pk])
+    assert "waiting for FreshBooks to confirm" in as_viewer_a.get(url).content.decode()
+    assert as_admin_b.get(url).status_code == 404
+    theirs = ConnectionFactory(tenant=tenant_b, provider="freshbooks")
+    FreshBooksCallback.objects.create(tenant=tenant_b, connection=theirs, callback_id="801", event="invoice.create")
+    assert as_viewer_a.get(reverse("connection-detail", args=[theirs.pk])).status_code == 404
+    assert "801" not in as_admin_b.get(url).content.decode()
