@@ -46,18 +46,17 @@ def pull(integration, since, audit: AuditContext):
 
 
 def poll_connection(connection_id: int) -> str:
-    from integrations.freshbooks.callbacks import NOTHING_DUE, consumed_events, resend_due
+    from integrations.freshbooks.callbacks import consumed_events, resend_due
 
     conn = Connection.objects.filter(pk=connection_id, status=Connection.Status.ACTIVE).first()
     if conn is None or not conn.config.get("account_id"):
         return "not active"
-    # Webhooks still unverified ask FreshBooks for their code again (with backoff): the poll is the
-    # periodic job every active connection has today.
-    handshakes = resend_due(conn.pk)
-    handshakes = "" if handshakes == NOTHING_DUE else f"; {handshakes}"
+    # Webhooks still unverified ask FreshBooks for their code again (with backoff), from here
+    # until the core gives resend_due a per-connection schedule of its own.
+    resend_due(conn.pk)
     wanted = consumed_events(conn)
     if not wanted:
-        return f"nothing consumes FreshBooks events{handshakes}"
+        return "nothing consumes FreshBooks events"
     integration = conn.integration
     audit = AuditContext(tenant=conn.tenant, connection=conn)
     cursor, _ = PollCursor.objects.get_or_create(connection=conn, resource="all")
@@ -70,7 +69,7 @@ def poll_connection(connection_id: int) -> str:
             continue
         found += _feed(conn, integration, pulled, wanted, started)
     PollCursor.objects.filter(pk=cursor.pk).update(since=started, last_run_at=timezone.now())
-    return f"{found} missed records fed{handshakes}"
+    return f"{found} missed records fed"
 
 
 def _feed(conn, integration, pulled: PulledRecord, wanted: set[str], now) -> int:

@@ -265,7 +265,7 @@ def test_it_resends_the_code_of_an_unverified_callback_with_backoff(pending, cod
 def test_it_asks_for_the_code_from_the_polling_task(pending, codes):
     conn, row = pending
     make_due(row)
-    assert poll_connection(conn.pk).endswith("handshakes: 1 resent")
+    poll_connection(conn.pk)
     row.refresh_from_db()
     assert row.resend_count == 1 and len(codes) == 2
 
