@@ -200,14 +200,24 @@ def resend_due(connection_id: int) -> str:
 
 def _locked(callback_pk: int, work: Callable[[int], str]) -> str:
     key = f"mlc:fb:callback-lock:{callback_pk}"
-    if not cache.add(key, 1, timeout=LOCK_SECONDS):
-        # The holder looks for new codes again before it lets go; one that slips in after its last
-        # look waits for the next resend_due, which tries waiting codes first.
-        return "busy"
-    try:
-        return work(callback_pk)
-    finally:
-        cache.delete(key)
+    outcome = "busy"
+    for _ in range(FreshBooksVerifierCandidate.SLOTS + 1):
+        if not cache.add(key, 1, timeout=LOCK_SECONDS):
+            return outcome  # the holder looks for new codes again once it has let go
+        try:
+            outcome = work(callback_pk)
+        finally:
+            cache.delete(key)
+        # A code kept while we held the lock had its own task turned away ("busy"): it was stored
+        # before that task looked, so it is visible now. Not after "failed": FreshBooks is down.
+        if outcome == "failed" or not _untried_code_waits(callback_pk):
+            return outcome
+    return outcome
+
+
+def _untried_code_waits(callback_pk: int) -> bool:
+    row = FreshBooksCallback.objects.filter(pk=callback_pk, verified=False).first()
+    return row is not None and candidates_of(row).exists()
 
 
 def _settle(callback_pk: int) -> str:

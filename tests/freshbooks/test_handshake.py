@@ -186,6 +186,25 @@ def test_it_verifies_with_the_genuine_code_when_a_forged_one_arrived_after_it(pe
     assert not FreshBooksVerifierCandidate.objects.exists()
 
 
+def test_it_tries_a_code_that_arrived_while_another_worker_held_the_callback(pending, codes, monkeypatch):
+    """Tasks run inline here: the genuine code's own task finds the callback busy and gives up, so
+    the worker holding it must look again before it lets go."""
+    conn, row = pending
+    real_offer, arrived = handshake._offer_codes, []
+
+    def genuine_arrives_meanwhile(callback, client):
+        outcome = real_offer(callback, client)
+        if not arrived:
+            arrived.append(deliver(codes).status_code)
+        return outcome
+
+    monkeypatch.setattr(handshake, "_offer_codes", genuine_arrives_meanwhile)
+    assert post_verify(conn, row.callback_id, FORGED).status_code == 200
+    assert arrived == [200]
+    row.refresh_from_db()
+    assert row.verified and row.verifier == genuine_code(codes, row) and remote(row)["verified"] is True
+
+
 def test_it_keeps_at_most_five_codes_per_callback_and_refuses_the_newest(pending, codes, worker):
     conn, row = pending
     for n in range(5):
