@@ -94,10 +94,12 @@ class FreshBooks(Integration):
             return HandshakeResponse(400, b"callback.verify without a verifier")
         from integrations.freshbooks.handshake import receive_code
 
-        # 200 whether the code was kept or dropped (unknown or verified callback, slots full):
-        # a forger learns nothing. Over the per-endpoint budget, 429: should FreshBooks retry a
-        # refused verify POST (UNCONFIRMED), the genuine code still arrives; if not, resend_due
-        # asks for a new one, as it does for any callback left unverified.
+        # 200 whether the code was kept or dropped (unknown or verified callback, slots full).
+        # Over the per-endpoint budget, 429: should FreshBooks retry a refused verify POST
+        # (UNCONFIRMED), the genuine code still arrives; if not, resend_due asks for a new one, as
+        # it does for any callback left unverified. (Only codes for a callback that waits count
+        # towards the budget, so a 429 tells a sender that id waits; ids are sequential anyway,
+        # and what it can send is bounded by that same budget.)
         if receive_code(endpoint.connection_id, endpoint.tenant_id, fields["object_id"], verifier) == "rate limited":
             return HandshakeResponse(429, b"too many handshakes for this endpoint; try again in a minute")
         return HandshakeResponse(200, b"ok")
