@@ -335,6 +335,8 @@ FRESHBOOKS_WEBHOOK_EVENTS = env_list(
 # reportedly not everywhere), and how often it runs.
 FRESHBOOKS_POLL_OVERLAP_SECONDS = int(os.environ.get("FRESHBOOKS_POLL_OVERLAP_SECONDS", str(36 * 60 * 60)))
 FRESHBOOKS_POLL_MINUTES = int(os.environ.get("FRESHBOOKS_POLL_MINUTES", "15"))
+# callback.verify handshakes acted on per webhook endpoint and minute (over it: 429, nothing stored).
+FRESHBOOKS_HANDSHAKES_PER_MINUTE = int(os.environ.get("FRESHBOOKS_HANDSHAKES_PER_MINUTE", "30"))
 # The payment type a payment collected elsewhere (GoCardless direct debit) is recorded with. The new
 # API's list of types is UNCONFIRMED (vendors doc §1.5): "Bank Transfer" was valid in Classic.
 FRESHBOOKS_COLLECTED_PAYMENT_TYPE = os.environ.get("FRESHBOOKS_COLLECTED_PAYMENT_TYPE", "Bank Transfer")

@@ -9,5 +9,16 @@ class FreshBooksCallbackAdmin(TenantScopedAdmin):
     editable = False
     list_display = ["callback_id", "event", "verified", "verified_at", "connection", "tenant"]
     list_filter = ["verified", "event", ("tenant", admin.RelatedOnlyFieldListFilter)]
-    fields = ["connection", "callback_id", "event", "uri", "verified", "verified_at", "created_at"]
+    fields = [
+        "connection",
+        "callback_id",
+        "event",
+        "uri",
+        "verified",
+        "verified_at",
+        "resend_count",
+        "last_resend_at",
+        "next_resend_at",
+        "created_at",
+    ]
     readonly_fields = fields

@@ -1,11 +1,11 @@
-"""Registering FreshBooks webhooks ("callbacks") and the callback.verify handshake.
+"""Registering FreshBooks webhooks ("callbacks"); the callback.verify handshake is in handshake.py.
 
-1. ensure_callbacks: register, for each FreshBooks connection, the events its tenant's other
-   connections consume (run whenever any connection of the tenant becomes active).
-2. FreshBooks POSTs name=callback.verify&object_id=<callback id>&verifier=<code> to the URI; the
-   receiver stores the verifier encrypted as *pending* and answers 200 at once (handshake()).
-3. confirm_callback (a worker task) PUTs the verifier back; only when FreshBooks accepts it does it
-   become the key that verifies deliveries, so a forged callback.verify can't plant a key.
+ensure_callbacks registers, for each FreshBooks connection, the events its tenant's other
+connections consume (run whenever any connection of the tenant becomes active). Only callbacks
+registered here, from FreshBooks' create or list responses, are ever verified: a handshake for any
+other callback id is dropped. FreshBooks may POST a new callback's handshake before it answers the
+create call, so while registering, codes for ids we can't know yet are parked briefly (handshake.py)
+and claimed once the create call has answered.
 """
 
 from __future__ import annotations
@@ -13,10 +13,22 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.dispatch import receiver
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from integrations.freshbooks.handshake import (  # noqa: F401 - re-exported: the tasks' dotted paths
+    CONFIRM_TASK,
+    NOTHING_DUE,
+    REGISTERING_SECONDS,
+    candidates_of,
+    confirm_callback,
+    drop_parked,
+    registering_key,
+    resend_delay,
+    resend_due,
+)
 from integrations.freshbooks.models import FreshBooksCallback
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
@@ -25,7 +37,6 @@ from mlconnector.connections.services import note_error
 from mlconnector.connections.signals import connection_activated
 from mlconnector.contract import registry
 from mlconnector.http import AuditContext, ProviderError
-from mlconnector.webhooks import endpoints
 
 log = logging.getLogger("integrations.freshbooks")
 PROVIDER = "freshbooks"
@@ -71,7 +82,7 @@ def ensure_callbacks(connection_id: int) -> str:
     if conn is None or not conn.config.get("account_id"):
         return "not active"
     try:
-        return _ensure(conn)
+        registered = _ensure(conn)
     except ProviderError as exc:
         # The polling backstop covers the gap; the next activation or poll run tries again.
         note_error(conn, f"could not register webhooks: {exc}")
@@ -82,6 +93,9 @@ def ensure_callbacks(connection_id: int) -> str:
             message=f"could not register FreshBooks webhooks: {exc}",
         )
         return "failed"
+    # Until the core runs resend_due on its own schedule, it runs here and from each poll.
+    handshakes = resend_due(conn.pk)
+    return registered if handshakes == NOTHING_DUE else f"{registered}; {handshakes}"
 
 
 def _ensure(conn: Connection) -> str:
@@ -90,34 +104,58 @@ def _ensure(conn: Connection) -> str:
     account = conn.config["account_id"]
     uri = webhook_uri(conn)
     client = FreshBooksClient(conn, audit=AuditContext(tenant=conn.tenant, connection=conn))
+    now = timezone.now()
     remote = [cb for cb in client.list_callbacks(account) if cb.get("uri") == uri]
     registered = {cb.get("event") for cb in remote}
     for cb in remote:
-        FreshBooksCallback.objects.update_or_create(
+        row, _ = FreshBooksCallback.objects.update_or_create(
             connection=conn,
             callback_id=str(cb["callbackid"]),
             defaults={"tenant_id": conn.tenant_id, "event": cb.get("event", ""), "uri": uri},
+            # Unverified and unknown to us until now: its code is lost, so ask again right away.
+            create_defaults={
+                "tenant_id": conn.tenant_id,
+                "event": cb.get("event", ""),
+                "uri": uri,
+                "next_resend_at": now,
+            },
         )
-    created = []
-    for event in sorted(needed_events(conn) - registered):
-        cb = client.create_callback(account, event, uri)
-        if cb.get("callbackid") is None:
-            continue
-        FreshBooksCallback.objects.update_or_create(
-            connection=conn,
-            callback_id=str(cb["callbackid"]),
-            defaults={"tenant_id": conn.tenant_id, "event": event, "uri": uri},
-        )
-        created.append(event)
-    # A callback FreshBooks still lists as unverified (handshake lost): ask for the code again.
-    for cb in remote:
-        if (
-            not cb.get("verified")
-            and not FreshBooksCallback.objects.filter(
-                connection=conn, callback_id=str(cb["callbackid"]), pending_verifier__isnull=False
-            ).exists()
-        ):
-            client.resend_verification(account, cb["callbackid"])
+        if not cb.get("verified") and row.verified and row.verified_at and row.verified_at < now:
+            # FreshBooks no longer counts it as verified (a resend replaced the code): neither do we.
+            # (Verified after the list was fetched: the list is what is out of date.)
+            FreshBooksCallback.objects.filter(pk=row.pk).update(verified=False, next_resend_at=now)
+        elif not row.verified and row.next_resend_at is None:
+            FreshBooksCallback.objects.filter(pk=row.pk).update(next_resend_at=now)
+    created: list[str] = []
+    new_rows: list[int] = []
+    # FreshBooks may POST the handshake before it answers the create call: while the window is
+    # open, receive_code parks codes for ids we can't know yet; they are claimed or dropped below.
+    window = registering_key(conn.pk)
+    cache.set(window, 1, timeout=REGISTERING_SECONDS)
+    try:
+        for event in sorted(needed_events(conn) - registered):
+            cb = client.create_callback(account, event, uri)
+            if cb.get("callbackid") is None:
+                continue
+            row, _ = FreshBooksCallback.objects.update_or_create(
+                connection=conn,
+                callback_id=str(cb["callbackid"]),
+                defaults={"tenant_id": conn.tenant_id, "event": event, "uri": uri},
+                create_defaults={
+                    "tenant_id": conn.tenant_id,
+                    "event": event,
+                    "uri": uri,
+                    "next_resend_at": timezone.now() + resend_delay(0),
+                },
+            )
+            created.append(event)
+            new_rows.append(row.pk)
+    finally:
+        cache.delete(window)
+        drop_parked(conn.pk)
+        for row in FreshBooksCallback.objects.filter(pk__in=new_rows):
+            if candidates_of(row).exists():
+                async_task(CONFIRM_TASK, row.pk, task_name=f"fb-verify-{row.pk}")
     if created:
         record(
             AuditRecord.Kind.CONNECTION,
@@ -126,56 +164,3 @@ def _ensure(conn: Connection) -> str:
             message=f"registered FreshBooks webhooks: {', '.join(created)}",
         )
     return f"registered {len(created)}"
-
-
-def store_pending_verifier(connection_id: int, tenant_id: int, callback_id: str, verifier: str) -> None:
-    """Called on the ack path for name=callback.verify: one write, then the PUT happens in a worker."""
-    row, _ = FreshBooksCallback.objects.get_or_create(
-        connection_id=connection_id, callback_id=callback_id, defaults={"tenant_id": tenant_id}
-    )
-    FreshBooksCallback.objects.filter(pk=row.pk).update(pending_verifier=verifier)
-    async_task("integrations.freshbooks.callbacks.confirm_callback", row.pk, task_name=f"fb-verify-{row.pk}")
-
-
-def confirm_callback(callback_pk: int) -> str:
-    from integrations.freshbooks.client import FreshBooksClient
-
-    row = FreshBooksCallback.objects.select_related("connection", "tenant").filter(pk=callback_pk).first()
-    if row is None or not row.pending_verifier:
-        return "nothing pending"
-    conn = row.connection
-    account = conn.config.get("account_id")
-    client = FreshBooksClient(conn, audit=AuditContext(tenant=row.tenant, connection=conn))
-    try:
-        result = client.verify_callback(account, row.callback_id, row.pending_verifier)
-    except ProviderError as exc:
-        record(
-            AuditRecord.Kind.HANDSHAKE,
-            connection=conn,
-            outcome=AuditRecord.Outcome.ERROR,
-            message=f"FreshBooks did not accept the verifier for callback {row.callback_id}: {exc}",
-        )
-        return "rejected"
-    if not result.get("verified", True):
-        record(
-            AuditRecord.Kind.HANDSHAKE,
-            connection=conn,
-            outcome=AuditRecord.Outcome.ERROR,
-            message=f"callback {row.callback_id} still unverified after the handshake",
-        )
-        return "unverified"
-    FreshBooksCallback.objects.filter(pk=row.pk, pending_verifier__isnull=False).update(
-        verifier=row.pending_verifier,
-        pending_verifier=None,
-        verified=True,
-        verified_at=timezone.now(),
-        event=result.get("event") or row.event,
-    )
-    endpoints.forget(PROVIDER, conn.endpoint_key)
-    record(
-        AuditRecord.Kind.HANDSHAKE,
-        connection=conn,
-        outcome=AuditRecord.Outcome.OK,
-        message=f"webhook callback {row.callback_id} ({result.get('event') or row.event}) verified",
-    )
-    return "verified"

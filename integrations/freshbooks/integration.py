@@ -48,7 +48,11 @@ class FreshBooks(Integration):
     sync_handlers = {"gocardless": {"payments.confirmed": "record_payment"}}
     # The polling backstop, per connection (each holds its own interval; FRESHBOOKS_POLL_MINUTES is
     # the default): re-reads what changed and feeds what the webhooks missed (polling.py).
-    jobs = {"poll": Job("poll", every=settings.FRESHBOOKS_POLL_MINUTES * 60, label="Polling backstop")}
+    jobs = {
+        "poll": Job("poll", every=settings.FRESHBOOKS_POLL_MINUTES * 60, label="Polling backstop"),
+        # Webhooks still unverified: try the codes that arrived, ask FreshBooks to resend (handshake.py).
+        "handshakes": Job("settle_handshakes", every=60, label="Webhook verification"),
+    }
 
     def client(self, audit: AuditContext | None = None) -> FreshBooksClient:
         return FreshBooksClient(self.connection, audit=audit)
@@ -100,9 +104,16 @@ class FreshBooks(Integration):
         verifier = fields.get("verifier", "")
         if not verifier:
             return HandshakeResponse(400, b"callback.verify without a verifier")
-        from integrations.freshbooks.callbacks import store_pending_verifier
+        from integrations.freshbooks.handshake import receive_code
 
-        store_pending_verifier(endpoint.connection_id, endpoint.tenant_id, fields["object_id"], verifier)
+        # 200 whether the code was kept or dropped (unknown or verified callback, slots full).
+        # Over the per-endpoint budget, 429: should FreshBooks retry a refused verify POST
+        # (UNCONFIRMED), the genuine code still arrives; if not, resend_due asks for a new one, as
+        # it does for any callback left unverified. (Only codes for a callback that waits count
+        # towards the budget, so a 429 tells a sender that id waits; ids are sequential anyway,
+        # and what it can send is bounded by that same budget.)
+        if receive_code(endpoint.connection_id, endpoint.tenant_id, fields["object_id"], verifier) == "rate limited":
+            return HandshakeResponse(429, b"too many handshakes for this endpoint; try again in a minute")
         return HandshakeResponse(200, b"ok")
 
     @classmethod
@@ -184,6 +195,12 @@ class FreshBooks(Integration):
         from integrations.freshbooks.polling import poll
 
         return poll(self.connection, audit)
+
+    def settle_handshakes(self, audit: AuditContext) -> str:
+        from integrations.freshbooks.handshake import NOTHING_DUE, resend_due
+
+        outcome = resend_due(self.connection.pk)
+        return "" if outcome in (NOTHING_DUE, "not active") else outcome
 
     def pull(self, since, audit: AuditContext):
         from integrations.freshbooks.polling import pull

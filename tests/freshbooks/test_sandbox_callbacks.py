@@ -229,9 +229,11 @@ def test_it_announces_a_soft_delete_as_a_delete_event(demo, api, sent):
 
 
 def test_it_completes_the_handshake_with_ml_connectors_own_receiver(demo):
-    """No capture here: the fake really POSTs callback.verify to /hooks/, ml-connector PUTs it back."""
-    from integrations.freshbooks.callbacks import webhook_uri
-    from integrations.freshbooks.client import FreshBooksClient
+    """No capture here: the fake really POSTs callback.verify to /hooks/, ml-connector PUTs it back.
+
+    The fake POSTs the handshake before it answers the create call (in-process, inline tasks), so
+    this also shows a code that arrives while ml-connector is registering is kept, then claimed."""
+    from integrations.freshbooks.callbacks import ensure_callbacks
     from integrations.freshbooks.models import FreshBooksCallback
     from mlconnector.webhooks.models import InboundEvent
     from tests.factories import ConnectionFactory
@@ -241,10 +243,10 @@ def test_it_completes_the_handshake_with_ml_connectors_own_receiver(demo):
         config={"account_id": "DEMO01"},
         credentials={"access_token": issued["access_token"], "refresh_token": issued["refresh_token"]},
     )
-    created = FreshBooksClient(conn).create_callback("DEMO01", "invoice.create", webhook_uri(conn))
-    fake = SandboxObject.objects.get(kind="callback", object_id=str(created["callbackid"]))
+    ensure_callbacks(conn.pk)
+    ours = FreshBooksCallback.objects.get(connection=conn, event="invoice.create")
+    fake = SandboxObject.objects.get(kind="callback", object_id=ours.callback_id)
     assert fake.data["verified"] is True
-    ours = FreshBooksCallback.objects.get(connection=conn, callback_id=str(created["callbackid"]))
     assert ours.verified and ours.verifier == fake.secret
 
     client = next(r.data for r in rows(demo.businesses[0], "client"))

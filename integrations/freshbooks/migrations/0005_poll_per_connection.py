@@ -19,5 +19,5 @@ def restore(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("freshbooks", "0003_alter_freshbookscallback_options"), ("django_q", "__latest__")]
+    dependencies = [("freshbooks", "0004_handshake_candidates"), ("django_q", "__latest__")]
     operations = [migrations.RunPython(remove, restore)]
