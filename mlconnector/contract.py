@@ -118,6 +118,16 @@ class Job:
 
 
 @dataclass
+class PulledPage:
+    """One page of a source's records of one type (a backfill reads them in order)."""
+
+    records: list[dict[str, Any]]
+    number: int
+    pages: int
+    total: int
+
+
+@dataclass
 class PulledRecord:
     record_type: str
     object_id: str
@@ -135,6 +145,8 @@ class Integration(ABC):
     oauth_module: ClassVar[str] = ""
     # The module of this integration's own pages, mounted at /<provider>/ (empty: it has none).
     urlconf: ClassVar[str] = ""
+    # A template included on the connection page under "Setup and changes" (context: conn).
+    setup_template: ClassVar[str] = ""
     produces: ClassVar[frozenset[str]] = frozenset()
     # source provider -> {event type -> name of the method that writes it to this provider}
     sync_handlers: ClassVar[Mapping[str, Mapping[str, str]]] = {}
@@ -142,6 +154,10 @@ class Integration(ABC):
     batch_size: ClassVar[int] = 1
     # name -> Job: periodic work per connection (created when a connection is active).
     jobs: ClassVar[Mapping[str, Job]] = {}
+    # A target that can be backfilled: the source it reads and its record types, in the order
+    # they must arrive (clients before the invoices that need them).
+    backfill_source: ClassVar[str] = "freshbooks"
+    backfill_types: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, connection: Connection):
         self.connection = connection
@@ -221,7 +237,18 @@ class Integration(ABC):
     def pull(self, since, audit: AuditContext) -> Iterable[PulledRecord]:
         return []
 
+    def pull_page(self, record_type: str, page: int, per_page: int, audit: AuditContext) -> PulledPage:
+        """One page of every record of a type, oldest first where the source allows (sources only)."""
+        from mlconnector.http import Rejected
+
+        raise Rejected(f"{self.provider} cannot be read page by page")
+
     # Sending -----------------------------------------------------------------------------------
+    def deliver_at(self, connection: Connection, now):
+        """When a new delivery to this connection becomes due: now, unless the connection sends on a
+        schedule of its own (e.g. a digest every few hours)."""
+        return now
+
     def prepare_replay(self, delivery, *, resend: bool) -> None:
         """A person asked to replay this delivery: reset whatever per-delivery state the sync keeps
         (e.g. Slack's failed posts) so the next attempt tries again. Never undo a success unless

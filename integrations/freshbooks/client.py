@@ -156,6 +156,22 @@ class FreshBooksClient(TokenClient):
         search: dict[str, Any] | None = None,
         includes: tuple[str, ...] = (),
     ) -> tuple[list[dict], int]:
+        items, pages, _ = self.page_with_total(
+            account_id, resource, page=page, per_page=per_page, search=search, includes=includes
+        )
+        return items, pages
+
+    def page_with_total(
+        self,
+        account_id: str,
+        resource: str,
+        *,
+        page: int = 1,
+        per_page: int = MAX_PER_PAGE,
+        search: dict[str, Any] | None = None,
+        includes: tuple[str, ...] = (),
+    ) -> tuple[list[dict], int, int]:
+        """One page of a list: (records, pages, total) as FreshBooks' list envelope gives them."""
         params: list[tuple[str, Any]] = [("page", page), ("per_page", min(per_page, MAX_PER_PAGE))]
         for key, value in (search or {}).items():
             if isinstance(value, list | tuple):
@@ -164,9 +180,10 @@ class FreshBooksClient(TokenClient):
                 params.append((f"search[{key}]", value.isoformat() if isinstance(value, date) else value))
         params.extend(("include[]", inc) for inc in includes)
         result = _result(self.get(self._account_path(account_id, resource), params=params)) or {}
-        items = result.get(RESOURCES[resource].plural) or []
+        items = [i for i in (result.get(RESOURCES[resource].plural) or []) if isinstance(i, dict)]
         pages = _int(result.get("pages")) or 1
-        return [i for i in items if isinstance(i, dict)], pages
+        total = _int(result.get("total"))
+        return items, pages, total if total is not None else len(items)
 
     def iter_records(self, account_id: str, resource: str, **kwargs) -> Iterator[dict]:
         page = 1

@@ -25,6 +25,7 @@ from mlconnector.contract import (
     Job,
     MalformedWebhook,
     ParsedEvent,
+    PulledPage,
     WebhookRequest,
 )
 from mlconnector.http import AuditContext, NotFound, Rejected
@@ -41,6 +42,7 @@ class FreshBooks(Integration):
     label = "FreshBooks"
     auth_kind = "oauth2"
     oauth_module = "integrations.freshbooks.oauth"
+    setup_template = "freshbooks/_callbacks.html"  # each webhook and where its handshake stands
     # https://www.freshbooks.com/api/webhooks (event list: PipedreamHQ constants, see vendors doc §1.7)
     produces = frozenset(f"{t}.{a}" for t in RECORD_TYPES for a in ACTIONS) | {"invoice.sendByEmail"}
     # FreshBooks as a target: payments collected elsewhere, recorded against their invoice
@@ -201,6 +203,15 @@ class FreshBooks(Integration):
 
         outcome = resend_due(self.connection.pk)
         return "" if outcome in (NOTHING_DUE, "not active") else outcome
+
+    def pull_page(self, record_type: str, page: int, per_page: int, audit: AuditContext) -> PulledPage:
+        if record_type not in RECORD_TYPES:
+            raise Rejected(f"cannot list FreshBooks {record_type} records")
+        includes = ("lines",) if record_type == "invoice" else ()
+        records, pages, total = self.client(audit).page_with_total(
+            self.account_id, record_type, page=page, per_page=per_page, includes=includes
+        )
+        return PulledPage(records=records, number=page, pages=pages, total=total)
 
     def pull(self, since, audit: AuditContext):
         from integrations.freshbooks.polling import pull

@@ -154,8 +154,40 @@ def detail(request, pk: int):
             "changes": changes,
             "reconnect_url": connect_url(integration, conn) if integration else "",
             "can_edit_conn": can_edit(request.user, conn.tenant),
+            "setup_template": integration.setup_template if integration else "",
+            "jobs": _jobs(conn, integration),
+            "backfill": _backfill(conn, integration),
         },
     )
+
+
+def _jobs(conn: Connection, integration) -> list[dict]:
+    """The connection's periodic jobs, each with what it last did and when it runs next."""
+    if integration is None or not integration.jobs:
+        return []
+    rows = {j.name: j for j in conn.jobs.all()}
+    return [
+        {"row": rows[name], "label": spec.label or name, "minutes": rows[name].every_seconds // 60}
+        for name, spec in integration.jobs.items()
+        if name in rows
+    ]
+
+
+def _backfill(conn: Connection, integration) -> dict | None:
+    """The target's latest backfill and its progress, or what would be copied by one."""
+    if integration is None or not integration.backfill_types:
+        return None
+    from mlconnector.pipeline.backfill import progress
+
+    latest = conn.backfills.select_related("source").first()
+    return {
+        "source_label": registry.get(integration.backfill_source).label
+        if integration.backfill_source in registry.providers()
+        else integration.backfill_source,
+        "types": ", ".join(f"{t.replace('_', ' ')}s" for t in integration.backfill_types),
+        "latest": latest,
+        "progress": progress(latest) if latest else None,
+    }
 
 
 @login_required

@@ -22,7 +22,7 @@ from mlconnector.connections.models import Connection
 from mlconnector.connections.services import mark_needs_reconnect, note_error, note_success
 from mlconnector.contract import SyncResult, UnknownProvider, registry
 from mlconnector.http import AuditContext, ProviderError, Rejected, Unavailable
-from mlconnector.pipeline.models import Delivery
+from mlconnector.pipeline.models import Delivery, TargetVersion
 from mlconnector.pipeline.work import DELIVERIES
 
 log = logging.getLogger("mlconnector.pipeline")
@@ -115,11 +115,25 @@ def _succeed(delivery: Delivery, result: SyncResult, batch: int) -> str:
         last_error="",
         resend=False,
     )
+    _remember_version(delivery)
     message = result.message or ("nothing to write" if result.noop else "delivered")
     if batch > 1:
         message += f" (in a batch of {batch})"
     _audit(delivery, AuditRecord.Outcome.OK, message, remote_id=result.remote_id)
     return "succeeded"
+
+
+def _remember_version(delivery: Delivery) -> None:
+    """The target now holds this version of the source record (a backfill skips it)."""
+    event = delivery.event
+    if not event.version:
+        return
+    TargetVersion.objects.update_or_create(
+        connection_id=delivery.connection_id,
+        record_type=event.event_type.split(".")[0][:32],
+        object_id=event.object_id,
+        defaults={"version": event.version},
+    )
 
 
 def _audit(delivery: Delivery, outcome: str, message: str, status: int | None = None, remote_id: str = "") -> None:

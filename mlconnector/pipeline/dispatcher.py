@@ -26,8 +26,8 @@ from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
 from mlconnector.contract import registry
 from mlconnector.pipeline import jobs
-from mlconnector.pipeline.models import ConnectionJob, Delivery
-from mlconnector.pipeline.work import DELIVERIES, EVENTS, JOBS, due_or_stale
+from mlconnector.pipeline.models import Backfill, ConnectionJob, Delivery
+from mlconnector.pipeline.work import BACKFILLS, DELIVERIES, EVENTS, JOBS, due_or_stale
 from mlconnector.webhooks.models import InboundEvent
 
 log = logging.getLogger("mlconnector.dispatcher")
@@ -38,6 +38,7 @@ DELIVER = "mlconnector.pipeline.delivery.deliver"
 DELIVER_BATCH = "mlconnector.pipeline.delivery.deliver_batch"
 PROCESS = "mlconnector.webhooks.processing.process_inbound"
 RUN_JOB = "mlconnector.pipeline.jobs.run_job"
+RUN_BACKFILL = "mlconnector.pipeline.backfill.run_step"
 # Connections gain and lose job rows (pipeline/jobs.py); the dispatcher checks this often.
 RECONCILE_EVERY = timedelta(seconds=60)
 _reconciled_at = None
@@ -55,6 +56,7 @@ def tick() -> dict[str, int]:
     counts["events"] = _dispatch(InboundEvent, EVENTS.due, PROCESS, now)
     counts["deliveries"] = _dispatch_deliveries(now)
     counts["jobs"] = _dispatch_jobs(now)
+    counts["backfills"] = _dispatch(Backfill, BACKFILLS.due, RUN_BACKFILL, now)
     return counts
 
 
@@ -144,7 +146,7 @@ def enqueue_deliveries(pks) -> None:
 
 def recover_abandoned(now) -> int:
     """Work whose lease expired: its worker died (nobody renewed the lease)."""
-    return sum(recover(lifecycle, lifecycle.abandoned(now), now, died=True) for lifecycle in (DELIVERIES, EVENTS, JOBS))
+    return sum(recover(lc, lc.abandoned(now), now, died=True) for lc in (DELIVERIES, EVENTS, JOBS, BACKFILLS))
 
 
 def recover(lifecycle, rows, now, *, died: bool, reason: str = "") -> int:

@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from mlconnector.pipeline.jobs import RUNS_FOR
 from mlconnector.pipeline.models import WorkerNode
-from mlconnector.pipeline.work import DELIVERIES, EVENTS, JOBS
+from mlconnector.pipeline.work import BACKFILLS, DELIVERIES, EVENTS, JOBS
 
-KINDS = {"events": EVENTS, "deliveries": DELIVERIES, "jobs": JOBS}
+KINDS = {"events": EVENTS, "deliveries": DELIVERIES, "jobs": JOBS, "backfills": BACKFILLS}
 
 
 def _age(when: datetime | None, now: datetime) -> float | None:

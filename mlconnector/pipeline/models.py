@@ -3,6 +3,7 @@ the small shared-state tables the workers coordinate through."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from mlconnector.tenants.scoping import TenantOwned
@@ -129,6 +130,69 @@ class ConnectionJob(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.name} of {self.connection_id} every {self.every_seconds}s"
+
+
+class Backfill(TenantOwned):
+    """Copying what a source already holds into one target (pipeline/backfill.py), page by page."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Reading"
+        RUNNING = "running", "Reading"
+        RETRYING = "retrying", "Retrying"
+        LISTED = "listed", "Everything read"
+        FAILED = "failed", "Stopped"
+        CANCELLED = "cancelled", "Cancelled"
+
+    source = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="backfills")
+    record_types = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Where the reading got to: the record type (index into record_types) and its next page.
+    type_index = models.PositiveIntegerField(default=0)
+    page = models.PositiveIntegerField(default=1)
+    # Counts kept with the cursor (in the step's transaction), so they are exact after a crash.
+    totals = models.JSONField(default=dict, blank=True)  # record type -> how many the source holds
+    listed = models.PositiveIntegerField(default=0)
+    queued = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    worker_deaths = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=100, blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True)
+    finished_listing_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="backfill_due")]
+
+    def __str__(self) -> str:
+        return f"backfill {self.source_id} -> {self.target_id} ({self.status})"
+
+
+class TargetVersion(models.Model):
+    """The version of each source record a target last received, so a backfill skips what is there."""
+
+    connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="+")
+    record_type = models.CharField(max_length=32)
+    object_id = models.CharField(max_length=64)
+    version = models.CharField(max_length=64)
+    delivered_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "record_type", "object_id"], name="one_target_version")
+        ]
 
 
 class PollCursor(models.Model):

@@ -47,10 +47,10 @@ from django.utils import timezone
 from mlconnector.pipeline import dispatcher, leases
 from mlconnector.pipeline.models import WorkerNode
 from mlconnector.pipeline.node import NODE_ENV
-from mlconnector.pipeline.work import DELIVERIES, EVENTS, JOBS
+from mlconnector.pipeline.work import BACKFILLS, DELIVERIES, EVENTS, JOBS
 
 log = logging.getLogger("mlconnector.worker")
-LIFECYCLES = (DELIVERIES, EVENTS, JOBS)
+LIFECYCLES = (DELIVERIES, EVENTS, JOBS, BACKFILLS)
 N = WorkerNode.State
 
 
@@ -129,20 +129,22 @@ class Supervisor:
 
     # --- watching the cluster ------------------------------------------------------------------------
     def processes(self) -> dict[int, psutil.Process]:
-        """The cluster's live processes (its main process and every descendant), zombies excluded."""
+        """The cluster's live processes: its main process and its forks (sentinel, workers, monitor,
+        pusher: their command line, or the title django-q2 gives them, names qcluster). Zombies, and
+        short-lived helpers such as a shell an import runs, are not the cluster's."""
         if self.cluster is None or self.cluster.poll() is not None:
             return {}
         try:
             root = psutil.Process(self.cluster.pid)
-            procs = [root, *root.children(recursive=True)]
+            procs = root.children(recursive=True)
         except psutil.NoSuchProcess:
             return {}
-        live = {}
+        live = {root.pid: root}
         for proc in procs:
             try:
-                if proc.status() != psutil.STATUS_ZOMBIE:
+                if proc.status() != psutil.STATUS_ZOMBIE and "qcluster" in " ".join(proc.cmdline()):
                     live[proc.pid] = proc
-            except psutil.NoSuchProcess:
+            except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
                 continue
         return live
 

@@ -166,7 +166,7 @@ def due_or_stale(model, statuses, now: datetime, stale_after: timedelta) -> Quer
 
 
 def _lifecycles():
-    from mlconnector.pipeline.models import ConnectionJob, Delivery
+    from mlconnector.pipeline.models import Backfill, ConnectionJob, Delivery
     from mlconnector.webhooks.models import InboundEvent
 
     E, D, J = InboundEvent.Status, Delivery.Status, ConnectionJob.Status
@@ -198,7 +198,17 @@ def _lifecycles():
         failed=J.IDLE,
         refs=lambda j: {"connection": j.connection, "tenant": j.tenant},
     )
-    return events, deliveries, jobs
+    BF = Backfill.Status
+    backfills = Lifecycle(
+        Backfill,
+        due=(BF.PENDING, BF.RETRYING),
+        running=BF.RUNNING,
+        retrying=BF.RETRYING,
+        failed=BF.FAILED,
+        since_field="progress_at",
+        refs=lambda b: {"connection": b.target, "tenant": b.tenant},
+    )
+    return events, deliveries, jobs, backfills
 
 
-EVENTS, DELIVERIES, JOBS = _lifecycles()
+EVENTS, DELIVERIES, JOBS, BACKFILLS = _lifecycles()

@@ -24,8 +24,13 @@ class InboundEvent(TenantOwned):
     class Source(models.TextChoices):
         WEBHOOK = "webhook", "Webhook"
         POLL = "poll", "Polling backstop"
+        BACKFILL = "backfill", "Backfill"
 
     connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="events")
+    # Set for the events a backfill stored (each delivered to that backfill's target only).
+    backfill = models.ForeignKey(
+        "pipeline.Backfill", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
     provider = models.CharField(max_length=32)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.WEBHOOK, db_default=Source.WEBHOOK)
     event_type = models.CharField(max_length=64)

@@ -123,7 +123,7 @@ def _fan_out(event: InboundEvent, source: Connection, enriched: Enriched) -> str
                         connection=conn,
                         provider=conn.provider,
                         event_type=event.event_type,
-                        next_attempt_at=now,
+                        next_attempt_at=registry.get(conn.provider)(conn).deliver_at(conn, now),
                     )
                     for conn in targets
                 ],

@@ -18,6 +18,7 @@ class TestBatch(Integration):
     auth_kind = "token"
     listed = False
     batch_size = 3
+    backfill_types = ("invoice",)
     sync_handlers = {"freshbooks": {"invoice.create": "write", "invoice.update": "write"}}
 
     def client(self, audit=None):

@@ -1,4 +1,4 @@
-"""Template filters for the product pages: times in words."""
+"""Template filters for the product pages: times and durations in words."""
 
 from __future__ import annotations
 
@@ -17,3 +17,26 @@ def ago(value) -> str:
     if (timezone.now() - value).total_seconds() < 60:
         return "just now"
     return f"{timesince(value, timezone.now()).split(',')[0]} ago"
+
+
+@register.filter
+def until(value) -> str:
+    """'in 12 minutes', 'due now' (for a time in the future, e.g. a job's next run)."""
+    if not value:
+        return ""
+    if (value - timezone.now()).total_seconds() < 60:
+        return "due now"
+    return f"in {timesince(timezone.now(), value).split(',')[0]}"
+
+
+@register.filter
+def duration(seconds) -> str:
+    """A number of seconds in words, largest unit only: '40 seconds', '3 minutes', '2 hours'."""
+    if seconds is None:
+        return ""
+    seconds = int(seconds)
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            n = round(seconds / size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
