@@ -58,6 +58,10 @@ def on_connection_saved(sender, instance: Connection, **kwargs) -> None:
         ensure(instance)
 
 
+def on_connection_activated(sender, connection: Connection, **kwargs) -> None:
+    ensure(connection)
+
+
 def reconcile() -> int:
     """Create the rows of connections that lack them; drop those of disconnected connections."""
     with_jobs = [cls.provider for cls in registry.all() if cls.jobs]

@@ -102,3 +102,14 @@ def test_a_job_whose_worker_died_is_recovered_and_runs_again(tenant_a):
     job.refresh_from_db()
     assert job.status == "idle" and job.last_ok is True  # recovered, and run again in the same tick
     assert AuditRecord.objects.filter(kind="worker.died", connection=source).exists()
+
+
+def test_a_connection_connected_in_the_browser_has_its_jobs_at_once(tenant_a, admin_a):
+    from integrations.freshbooks.sandbox import seed_demo
+    from tests.conftest import client_for
+    from tests.freshbooks.test_flow import connect_freshbooks
+
+    seed_demo()
+    connect_freshbooks(client_for(admin_a))
+    conn = Connection.objects.get(provider="freshbooks", tenant=tenant_a)
+    assert set(ConnectionJob.objects.filter(connection=conn).values_list("name", flat=True)) == {"poll", "handshakes"}
