@@ -21,11 +21,14 @@ def ago(value) -> str:
 
 @register.filter
 def until(value) -> str:
-    """'in 12 minutes', 'due now' (for a time in the future, e.g. a job's next run)."""
+    """'in 12 minutes', 'in under a minute', 'due now' (a time ahead, e.g. a job's next run)."""
     if not value:
         return ""
-    if (value - timezone.now()).total_seconds() < 60:
+    ahead = (value - timezone.now()).total_seconds()
+    if ahead <= 0:
         return "due now"
+    if ahead < 60:
+        return "in under a minute"
     return f"in {timesince(timezone.now(), value).split(',')[0]}"
 
 
