@@ -103,8 +103,11 @@ class Enriched:
 class SyncResult:
     remote_id: str = ""
     message: str = ""
-    # True when nothing had to be written (already in the target, filtered out by rules, ...).
+    # True when nothing had to be written because the target already had it.
     noop: bool = False
+    # True when nothing was addressed to this target at all (no routing rule matches, no board is
+    # chosen): a distinct outcome, "Nothing to send", counted apart from deliveries.
+    nothing_to_send: bool = False
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,8 @@ class Monday(Integration):
         bm = board_map(self.connection, record_type)
         if bm is None:
             return SyncResult(
-                noop=True, message=f"no Monday board is chosen for {columns.RECORD_LABELS[record_type].lower()}"
+                nothing_to_send=True,
+                message=f"no Monday board is chosen for {columns.RECORD_LABELS[record_type].lower()}",
             )
         written = self._writer(bm, event, delivery, audit).write(
             record_type,
@@ -140,5 +141,5 @@ class Monday(Integration):
             remote_id = written.item_id
             results.append("payment " + written.sentence(payment_map))
         if not results:
-            return SyncResult(noop=True, message="no Monday board is chosen for invoices or payments")
+            return SyncResult(nothing_to_send=True, message="no Monday board is chosen for invoices or payments")
         return SyncResult(remote_id=remote_id, message="; ".join(results))

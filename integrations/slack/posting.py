@@ -101,7 +101,7 @@ def post_delivery(integration, event, delivery, audit) -> SyncResult:
     posts = ensure_posts(conn, event, delivery)
     todo = [p for p in posts if p.status == P.PENDING]
     if not posts:
-        return SyncResult(noop=True, message="no routing rule matches this event; nothing to post")
+        return SyncResult(nothing_to_send=True, message="no routing rule matches")
     client = integration.client(audit)
     message = messages.build(event) if todo else None
     for post in todo:
@@ -157,7 +157,7 @@ def _outcome(posts) -> SyncResult:
         failed = "; ".join(f"#{p.channel_name or p.channel_id}: {p.last_error}" for p in problems)
         raise Rejected((f"posted to {done}. " if done else "") + f"Not posted — {failed}", code="slack_post_failed")
     if not posted:
-        return SyncResult(noop=True, message="no routing rule sends this event anywhere now; nothing to post")
+        return SyncResult(nothing_to_send=True, message="no routing rule sends this event anywhere now")
     remote = ",".join(f"{p.channel_id}:{p.ts}" for p in posted)
     return SyncResult(remote_id=remote[:128], message=f"posted to {done}")
 

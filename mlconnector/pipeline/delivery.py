@@ -109,12 +109,15 @@ def _apply(delivery: Delivery, result: SyncResult | Exception, *, batch: int) ->
 def _succeed(delivery: Delivery, result: SyncResult, batch: int) -> str:
     DELIVERIES.finish(
         delivery,
-        status=S.SUCCEEDED,
+        status=S.SKIPPED if result.nothing_to_send else S.SUCCEEDED,
         succeeded_at=timezone.now(),
         remote_id=(result.remote_id or "")[:128],
         last_error="",
         resend=False,
     )
+    if result.nothing_to_send:
+        _audit(delivery, AuditRecord.Outcome.INFO, f"nothing to send: {result.message or 'nothing is addressed here'}")
+        return "nothing to send"
     _remember_version(delivery)
     message = result.message or ("nothing to write" if result.noop else "delivered")
     if batch > 1:

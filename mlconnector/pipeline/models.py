@@ -16,6 +16,8 @@ class Delivery(TenantOwned):
         RETRYING = "retrying", "Retrying"
         WAITING = "waiting", "Waiting for connection"
         SUCCEEDED = "succeeded", "Delivered"
+        # Nothing was addressed to this target (no routing rule matched, no board chosen).
+        SKIPPED = "skipped", "Nothing to send"
         FAILED = "failed", "Failed"
 
     event = models.ForeignKey("webhooks.InboundEvent", on_delete=models.CASCADE, related_name="deliveries")

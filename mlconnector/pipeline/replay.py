@@ -18,7 +18,8 @@ from mlconnector.pipeline.models import Delivery
 from mlconnector.webhooks.models import InboundEvent
 
 S = Delivery.Status
-REPLAYABLE = [S.FAILED, S.RETRYING, S.WAITING, S.PENDING]
+# Nothing to send is replayable too: a rule or board added since may now address it.
+REPLAYABLE = [S.FAILED, S.RETRYING, S.WAITING, S.PENDING, S.SKIPPED]
 
 
 @dataclass
