@@ -101,6 +101,21 @@ def seed(n_events: int, n_audit: int):
                 )
             )
         InboundEvent.objects.bulk_create(events, batch_size=2000)
+        # The search index, as the pipeline writes it (invoice numbers and names are encrypted).
+        from mlconnector.crypto import blind_index_keys
+        from mlconnector.search import digests, terms
+        from mlconnector.webhooks.models import EventSearchTerm
+
+        key = blind_index_keys()[0]
+        stored = InboundEvent.objects.filter(tenant=tenant).only("pk", "invoice_number", "counterparty")
+        EventSearchTerm.objects.bulk_create(
+            [
+                EventSearchTerm(tenant=tenant, event_id=e.pk, term=d)
+                for e in stored
+                for d in digests(terms((e.invoice_number, e.counterparty)), key)
+            ],
+            batch_size=5000,
+        )
         events = list(InboundEvent.objects.filter(tenant=tenant).only("pk", "event_type", "received_at"))
         deliveries = []
         for e in events:

@@ -9,7 +9,9 @@ prepended and `manage.py rotate_encryption_key` re-encrypts the rows before the 
 from __future__ import annotations
 
 import base64
+import hmac
 import json
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -67,6 +69,22 @@ def keyring() -> Keyring:
     return _keyring_for(tuple(settings.MLCONNECTOR_ENCRYPTION_KEYS))
 
 
+def blind_index_keys() -> list[bytes]:
+    """Keys for the search index (search.py), one per configured key, the primary first: a term is
+    looked up under each, so search keeps working while a rotation is under way."""
+    return [_blind_key(k) for k in settings.MLCONNECTOR_ENCRYPTION_KEYS]
+
+
+@lru_cache(maxsize=8)
+def _blind_key(key: str) -> bytes:
+    return _derive(key, b"blind-index-hmac-sha256")
+
+
+def blind_digest(key: bytes, text: str) -> str:
+    """A keyed, one-way digest of a normalised search term (hex, 128 bits)."""
+    return hmac.new(key, text.encode("utf-8"), "sha256").hexdigest()[:32]
+
+
 def encrypt_bytes(data: bytes) -> bytes:
     return keyring().encrypt(data)
 
@@ -122,6 +140,31 @@ class EncryptedTextField(EncryptedField):
 
     def from_bytes(self, data: bytes) -> str:
         return data.decode("utf-8")
+
+
+class EncryptedCharField(EncryptedTextField):
+    """Text stored encrypted, "" stored as NULL (no ciphertext for nothing), read back as "".
+
+    For columns that used to be plain CharFields with a "" default: code keeps reading a string."""
+
+    def _check_str_default_value(self):
+        return []  # the default is the plaintext "" (stored as NULL), not bytes
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        return None if value in (None, "") else super().get_db_prep_value(value, connection, prepared)
+
+    def from_db_value(self, value, expression, connection):
+        return "" if value is None else super().from_db_value(value, expression, connection)
+
+
+class EncryptedDecimalField(EncryptedField):
+    """A Decimal stored encrypted (an amount is customer data); compared and summed in Python."""
+
+    def to_bytes(self, value: Any) -> bytes:
+        return str(Decimal(str(value))).encode("ascii")
+
+    def from_bytes(self, data: bytes) -> Decimal:
+        return Decimal(data.decode("ascii"))
 
 
 class EncryptedBytesField(EncryptedField):

@@ -65,6 +65,7 @@ class ConnectionFactory(factory.django.DjangoModelFactory):
 class InboundEventFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = InboundEvent
+        skip_postgeneration_save = True
 
     tenant = factory.LazyAttribute(lambda e: e.connection.tenant)
     connection = factory.SubFactory(ConnectionFactory)
@@ -76,6 +77,14 @@ class InboundEventFactory(factory.django.DjangoModelFactory):
     invoice_number = factory.Sequence(lambda n: f"INV-{n:04d}")
     next_attempt_at = factory.LazyFunction(timezone.now)
     received_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def _indexed(obj, create, extracted, **kwargs):
+        """Searchable like an event the pipeline processed (its text is encrypted: search.py)."""
+        if create:
+            from mlconnector.search import index_event
+
+            index_event(obj)
 
 
 class DeliveryFactory(factory.django.DjangoModelFactory):

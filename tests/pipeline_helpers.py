@@ -43,3 +43,11 @@ def stored_event(source: Connection, record=None, event_type="invoice.create", o
         received_at=now,
         **kwargs,
     )
+
+
+def audit_messages(**filters) -> list[str]:
+    """Messages of the audit rows matching `filters`, newest first. Messages are encrypted, so tests
+    match their words in Python, as a person reading the audit log does."""
+    from mlconnector.audit.models import AuditRecord
+
+    return [r.message for r in AuditRecord.objects.filter(**filters).order_by("-id")]

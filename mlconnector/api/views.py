@@ -7,15 +7,27 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from mlconnector import search
 from mlconnector.audit.models import AuditRecord
 from mlconnector.connections.models import Connection
+from mlconnector.crypto import EncryptedCharField, EncryptedDecimalField
 from mlconnector.pipeline.models import Delivery
 from mlconnector.pipeline.replay import replay_deliveries
 from mlconnector.tenants.models import can_edit
 from mlconnector.webhooks.models import InboundEvent
 
 
-class ConnectionSerializer(serializers.ModelSerializer):
+class ModelSerializer(serializers.ModelSerializer):
+    """Encrypted columns are read as what they hold (text, amounts), never as ciphertext."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        EncryptedCharField: serializers.CharField,
+        EncryptedDecimalField: serializers.CharField,
+    }
+
+
+class ConnectionSerializer(ModelSerializer):
     class Meta:
         model = Connection
         fields = [
@@ -32,7 +44,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
         ]
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(ModelSerializer):
     class Meta:
         model = InboundEvent
         fields = [
@@ -55,7 +67,7 @@ class EventSerializer(serializers.ModelSerializer):
         ]
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class DeliverySerializer(ModelSerializer):
     class Meta:
         model = Delivery
         fields = [
@@ -75,7 +87,7 @@ class DeliverySerializer(serializers.ModelSerializer):
         ]
 
 
-class AuditSerializer(serializers.ModelSerializer):
+class AuditSerializer(ModelSerializer):
     class Meta:
         model = AuditRecord
         fields = [
@@ -104,13 +116,24 @@ class ScopedViewSet(viewsets.ReadOnlyModelViewSet):
     model = None
     filter_fields: tuple[str, ...] = ()
 
+    # Encrypted columns cannot be matched by the database: they are searched through the blind
+    # index (mlconnector/search.py), by their words or the start of them.
+    search_fields: tuple[str, ...] = ()
+
     def get_queryset(self):
         qs = self.model.objects.for_user(self.request.user)
         for name in self.filter_fields:
             value = self.request.query_params.get(name)
             if value:
                 qs = qs.filter(**{name: value})
+        for name in self.search_fields:
+            value = self.request.query_params.get(name)
+            if value:
+                qs = self.search(qs, value)
         return qs
+
+    def search(self, qs, text: str):
+        return search.matching_any_tenant(qs, text)
 
 
 class ConnectionViewSet(ScopedViewSet):
@@ -122,7 +145,8 @@ class ConnectionViewSet(ScopedViewSet):
 class EventViewSet(ScopedViewSet):
     model = InboundEvent
     serializer_class = EventSerializer
-    filter_fields = ("provider", "status", "event_type", "object_id", "invoice_number")
+    filter_fields = ("provider", "status", "event_type", "object_id")
+    search_fields = ("invoice_number", "q")
 
 
 class DeliveryViewSet(ScopedViewSet):
@@ -146,4 +170,9 @@ class DeliveryViewSet(ScopedViewSet):
 class AuditViewSet(ScopedViewSet):
     model = AuditRecord
     serializer_class = AuditSerializer
-    filter_fields = ("provider", "kind", "outcome", "event_type", "object_id", "invoice_number")
+    filter_fields = ("provider", "kind", "outcome", "event_type", "object_id")
+    search_fields = ("invoice_number",)
+
+    def search(self, qs, text: str):
+        events = search.matching_any_tenant(InboundEvent.objects.for_user(self.request.user), text)
+        return qs.filter(event__in=events.values("pk"))

@@ -13,6 +13,7 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from mlconnector import search
 from mlconnector.contract import registry
 from mlconnector.pipeline.models import Delivery
 from mlconnector.webhooks.models import InboundEvent
@@ -120,14 +121,23 @@ class EventFilter(forms.Form):
             source, _, event_type = v["event_type"].partition(":")
             qs = qs.filter(provider=source, event_type=event_type)
         if v.get("status"):
-            qs = qs.filter(status=v["status"])
+            # The status people see summarises deliveries (audit/outcomes.py): "failed" also finds a
+            # processed event whose delivery failed, "waiting" one whose delivery waits.
+            status = v["status"]
+            if status in (InboundEvent.Status.FAILED, InboundEvent.Status.WAITING):
+                via = Delivery.Status.FAILED if status == InboundEvent.Status.FAILED else Delivery.Status.WAITING
+                qs = qs.filter(Q(status=status) | Exists(Delivery.objects.filter(event=OuterRef("pk"), status=via)))
+            else:
+                qs = qs.filter(status=status)
         if v.get("since"):
             qs = qs.filter(received_at__gte=_start_of(v["since"]))
         if v.get("until"):
             qs = qs.filter(received_at__lt=_start_of(v["until"] + timedelta(days=1)))
         if v.get("q"):
+            # Invoice numbers and client names are encrypted: words are matched through the blind
+            # index (mlconnector/search.py); an object id is a plain identifier, matched exactly.
             text = v["q"].strip().lstrip("#")
-            qs = qs.filter(Q(invoice_number__icontains=text) | Q(counterparty__icontains=text) | Q(object_id=text))
+            qs = search.matching(qs, text, _tenant_id(tenant)) | qs.filter(object_id=text)
         # The provider is the event's source, or a target it was delivered to; with delivery
         # criteria, they apply to the deliveries to that target (or to any delivery of its events).
         dq, provider = self._delivery_filter(), v.get("provider")
@@ -156,6 +166,10 @@ class EventFilter(forms.Form):
         if event_level or v.get("delivery", Delivery.Status.FAILED) != Delivery.Status.FAILED:
             qs = qs.filter(event__in=self.events(tenant).values("pk"))
         return qs
+
+
+def _tenant_id(tenant) -> int:
+    return tenant.pk if hasattr(tenant, "pk") else int(tenant)
 
 
 def _start_of(day) -> datetime:

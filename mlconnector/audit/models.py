@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from mlconnector.crypto import EncryptedJSONField
+from mlconnector.crypto import EncryptedCharField, EncryptedJSONField
 from mlconnector.tenants.scoping import TenantQuerySet
 
 
@@ -56,13 +56,13 @@ class AuditRecord(models.Model):
     )
     event_type = models.CharField(max_length=64, blank=True, default="")
     object_id = models.CharField(max_length=64, blank=True, default="")
-    invoice_number = models.CharField(max_length=64, blank=True, default="")
+    invoice_number = EncryptedCharField(null=True, blank=True, default="")  # customer data: encrypted
     method = models.CharField(max_length=8, blank=True, default="")
-    url = models.CharField(max_length=500, blank=True, default="")
+    url = EncryptedCharField(null=True, blank=True, default="")  # may carry a client's email or name
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     remote_id = models.CharField(max_length=128, blank=True, default="")
-    message = models.TextField(blank=True, default="")
+    message = EncryptedCharField(null=True, blank=True, default="")  # names clients, amounts, numbers
     payload = EncryptedJSONField(null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()
@@ -72,7 +72,6 @@ class AuditRecord(models.Model):
         indexes = [
             models.Index(fields=["tenant", "-created_at"], name="audit_tenant_time"),
             models.Index(fields=["tenant", "object_id"], name="audit_tenant_object"),
-            models.Index(fields=["tenant", "invoice_number"], name="audit_tenant_invoice"),
             models.Index(fields=["tenant", "kind", "-created_at"], name="audit_tenant_kind"),
         ]
 

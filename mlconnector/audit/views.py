@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from mlconnector.audit import outcomes
 from mlconnector.audit.filters import EventFilter, page
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.redaction import redact_mapping
@@ -57,12 +58,7 @@ def event_list(request):
         rows, next_cursor = [], ""
     else:
         rows, next_cursor = page(form.events(tenant), request.GET.get("after", ""), PAGE_SIZE)
-    # One query for the deliveries of the page's events, not one per row.
-    outcomes: dict[int, list] = {}
-    for d in Delivery.objects.filter(event__in=[e.pk for e in rows]).only("event_id", "provider", "status"):
-        outcomes.setdefault(d.event_id, []).append(d)
-    for event in rows:
-        event.delivery_list = outcomes.get(event.pk, [])
+    outcomes.attach(rows)  # one query for the page's deliveries, and each event's badge from them
     return render(
         request,
         "audit/list.html",
@@ -73,6 +69,8 @@ def event_list(request):
             "first_query": form.querystring() if request.GET.get("after") else "",
             "filter_query": form.querystring(),
             "filtered": bool(form.values),
+            "invalid": form.is_bound and not form.is_valid(),
+            "has_events": bool(rows) or InboundEvent.objects.for_tenant(tenant).exists(),
         },
     )
 
@@ -90,6 +88,7 @@ def event_detail(request, pk: int):
     for d in deliveries:
         d.plain_error = plain_error(d.last_error, d.connection.get_provider_label()) if d.last_error else ""
         d.replayable = d.status in REPLAYABLE
+    event.outcome = outcomes.of_event(event, deliveries)
     payload = ""
     if admin and event.payload is not None:
         payload = json.dumps(redact_mapping(event.payload), indent=2, sort_keys=True, default=str)

@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from mlconnector.audit import outcomes
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
 from mlconnector.connections import services
@@ -112,7 +113,8 @@ def home(request):
                     "token_url": token_url(cls) if cls.oauth_module and getattr(cls, "token_form", False) else "",
                 }
             )
-        recent = InboundEvent.objects.for_tenant(tenant).defer("raw_body", "payload", "headers")[:10]
+        recent = list(InboundEvent.objects.for_tenant(tenant).defer("raw_body", "payload", "headers")[:10])
+        outcomes.attach(recent)
     return render(request, "connections/home.html", {"providers": providers, "recent": recent})
 
 
@@ -128,7 +130,10 @@ def detail(request, pk: int):
         # Newest first by id (creation order): the connection index serves it without a sort.
         .order_by("-id")[:20]
     )
-    events = InboundEvent.objects.filter(connection=conn).defer("raw_body", "payload", "headers").order_by("-id")[:10]
+    events = list(
+        InboundEvent.objects.filter(connection=conn).defer("raw_body", "payload", "headers").order_by("-id")[:10]
+    )
+    outcomes.attach(events)
     # Setup and changes: status changes, credentials, webhook registration and its handshake.
     changes = (
         # Filtering on the tenant too lets the (tenant, kind, -created_at) index find these few rows

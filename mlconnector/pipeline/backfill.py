@@ -31,6 +31,7 @@ from mlconnector.contract import UnknownProvider, registry
 from mlconnector.http import AuditContext, ProviderError, Unavailable
 from mlconnector.pipeline.models import Backfill, Delivery, TargetVersion
 from mlconnector.pipeline.work import BACKFILLS
+from mlconnector.search import index_event
 from mlconnector.webhooks.models import InboundEvent
 
 log = logging.getLogger("mlconnector.backfill")
@@ -192,6 +193,7 @@ def _queue(backfill: Backfill, record_type: str, records: list[dict]) -> tuple[i
             received_at=now,
             processed_at=now,
         )
+        index_event(event)
         Delivery.objects.create(
             tenant_id=backfill.tenant_id,
             event=event,

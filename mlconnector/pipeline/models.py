@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from mlconnector.crypto import EncryptedCharField, EncryptedJSONField
 from mlconnector.tenants.scoping import TenantOwned
 
 
@@ -38,7 +39,7 @@ class Delivery(TenantOwned):
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True, default="")
+    last_error = EncryptedCharField(null=True, blank=True, default="")  # a provider's words may quote the record
     remote_id = models.CharField(max_length=128, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -65,7 +66,9 @@ class RecordLink(TenantOwned):
     source_id = models.CharField(max_length=128)
     remote_type = models.CharField(max_length=32)
     remote_id = models.CharField(max_length=128)
-    data = models.JSONField(default=dict, blank=True)
+    # What the target keeps about the remote record (e.g. the values last written to a Monday item):
+    # customer data, so encrypted.
+    data = EncryptedJSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -56,7 +56,9 @@ class InboundEventAdmin(AdminOnlyPayload, TenantScopedAdmin):
     ]
     list_filter = ["status", "provider", "event_type", "source", ("tenant", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "received_at"
-    search_fields = ["object_id", "invoice_number", "counterparty"]
+    # Invoice numbers and client names are encrypted: found through the blind index (search.py).
+    search_fields = ["object_id"]
+    search_help_text = "Invoice number, client name (whole words or their start) or FreshBooks object id"
     list_select_related = ["tenant"]
     exclude = ["raw_body", "payload"]
     readonly_fields = [f.name for f in InboundEvent._meta.fields if f.name not in ("raw_body", "payload")]
@@ -75,6 +77,14 @@ class InboundEventAdmin(AdminOnlyPayload, TenantScopedAdmin):
         "received_at",
     ]
     actions = [*TenantScopedAdmin.actions, "reprocess"]
+
+    def get_search_results(self, request, queryset, search_term):
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        if not search_term.strip():
+            return found, duplicates
+        from mlconnector.search import matching_any_tenant
+
+        return found | matching_any_tenant(queryset, search_term), True
 
     @admin.action(description="Re-process selected failed or waiting events")
     def reprocess(self, request, queryset):

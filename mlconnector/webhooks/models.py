@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from mlconnector.crypto import EncryptedBytesField, EncryptedJSONField
+from mlconnector.crypto import EncryptedBytesField, EncryptedCharField, EncryptedDecimalField, EncryptedJSONField
 from mlconnector.tenants.scoping import TenantOwned
 
 
@@ -43,12 +43,12 @@ class InboundEvent(TenantOwned):
     headers = models.JSONField(default=dict, blank=True)  # redacted
     payload = EncryptedJSONField(null=True, blank=True)  # the enriched record
     version = models.CharField(max_length=64, blank=True, default="", db_default="")
-    # Columns the receiver does not write carry database defaults (db_default), so its INSERT
-    # names only what varies per webhook (see webhooks/store.py).
-    # Plain columns for search and lists (no secrets: identifiers and names).
-    invoice_number = models.CharField(max_length=64, blank=True, default="", db_default="")
-    counterparty = models.CharField(max_length=200, blank=True, default="", db_default="")
-    amount = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    # Columns the receiver does not write carry database defaults (db_default) or are NULL, so its
+    # INSERT names only what varies per webhook (see webhooks/store.py).
+    # Customer data, encrypted ("" is stored as NULL); found through the blind index (search.py).
+    invoice_number = EncryptedCharField(null=True, blank=True, default="")
+    counterparty = EncryptedCharField(null=True, blank=True, default="")
+    amount = EncryptedDecimalField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True, default="", db_default="")
     attempts = models.PositiveIntegerField(default=0, db_default=0)
     worker_deaths = models.PositiveIntegerField(default=0, db_default=0)
@@ -57,7 +57,7 @@ class InboundEvent(TenantOwned):
     lease_until = models.DateTimeField(null=True, blank=True)
     # "<node>:<pid>" of the worker process processing it (see pipeline/node.py).
     lease_owner = models.CharField(max_length=100, blank=True, default="", db_default="")
-    last_error = models.TextField(blank=True, default="", db_default="")
+    last_error = EncryptedCharField(null=True, blank=True, default="")  # may quote the record
     received_at = models.DateTimeField(db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -72,8 +72,18 @@ class InboundEvent(TenantOwned):
             models.Index(fields=["status", "next_attempt_at"], name="inbound_due"),
             models.Index(fields=["tenant", "-received_at"], name="inbound_tenant_time"),
             models.Index(fields=["tenant", "object_id"], name="inbound_tenant_object"),
-            models.Index(fields=["tenant", "invoice_number"], name="inbound_tenant_invoice"),
         ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_type} {self.object_id}"
+
+
+class EventSearchTerm(TenantOwned):
+    """One keyed digest of a word prefix of an event's encrypted text (see mlconnector/search.py)."""
+
+    event = models.ForeignKey(InboundEvent, on_delete=models.CASCADE, related_name="+")
+    term = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "term"], name="one_search_term_per_event")]
+        indexes = [models.Index(fields=["tenant", "term"], name="search_tenant_term")]

@@ -22,6 +22,7 @@ from mlconnector.contract import Enriched, registry
 from mlconnector.http import AuditContext, ProviderError, Unavailable
 from mlconnector.pipeline.models import Delivery, SourceRecord
 from mlconnector.pipeline.work import EVENTS
+from mlconnector.search import index_event
 from mlconnector.webhooks.models import InboundEvent
 
 log = logging.getLogger("mlconnector.webhooks")
@@ -110,11 +111,13 @@ def _fan_out(event: InboundEvent, source: Connection, enriched: Enriched) -> str
         )
         if stale:
             EVENTS.finish(event, status=S.DUPLICATE, **summary)
+            index_event(event)
         else:
             if not created:
                 seen.version, seen.updated = enriched.version, enriched.updated
                 seen.save(update_fields=["version", "updated", "seen_at"])
             EVENTS.finish(event, status=S.PROCESSED, **summary)
+            index_event(event)
             Delivery.objects.bulk_create(
                 [
                     Delivery(

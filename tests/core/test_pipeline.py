@@ -1,6 +1,7 @@
 """process_inbound and deliver: enrichment, fan-out, idempotency, retries, parking, crashes."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -36,10 +37,10 @@ def test_it_fans_an_event_out_to_every_consuming_connection_and_delivers_it(sour
     process_inbound(event.pk)  # django-q2 runs inline in tests: the deliveries run too
     event.refresh_from_db()
     assert event.status == "processed"
-    assert (event.invoice_number, event.counterparty, str(event.amount), event.currency) == (
+    assert (event.invoice_number, event.counterparty, event.amount, event.currency) == (
         "0000042",
         "Northwind Traders",
-        "6000.0000",
+        Decimal("6000.00"),
         "USD",
     )
     delivery = Delivery.objects.get()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -94,7 +95,7 @@ def test_a_newcomer_connects_freshbooks_and_an_invoice_reaches_the_target(demo, 
     dispatcher.tick()
     event.refresh_from_db()
     assert event.status == "processed" and event.counterparty == "Northwind Traders"
-    assert str(event.amount) == "6000.0000" and event.invoice_number
+    assert event.amount == Decimal("6000.00") and event.invoice_number
     assert Delivery.objects.get(event=event).status == "succeeded"
     assert effect_count() == 1
 

@@ -145,7 +145,7 @@ def test_it_parks_a_code_that_arrives_while_registering_and_drops_it_when_the_id
         row.callback_id
     ]
     assert not FreshBooksVerifierCandidate.objects.exists()
-    assert not AuditRecord.objects.filter(kind=AuditRecord.Kind.HTTP, url__contains="987654").exists()
+    assert not any("987654" in r.url for r in AuditRecord.objects.filter(kind=AuditRecord.Kind.HTTP))
     # Once registration is over, the same forgery is not even parked.
     assert post_verify(conn, "987654", FORGED).status_code == 200
     assert not FreshBooksVerifierCandidate.objects.exists()

@@ -97,7 +97,9 @@ def test_an_expense_in_an_excluded_category_posts_nothing_and_a_bill_goes_to_acc
     assert [t for t in texts("accounting") if "Office party" in t] == []
     assert len([t for t in texts("accounting") if "Airline" in t]) == 1
     assert len(texts("accounting-team")) == 1 and "Initech Supplies" in texts("accounting-team")[0]
-    internal = InboundEvent.objects.get(event_type="expense.create", counterparty="Office party")
+    (internal,) = [
+        e for e in InboundEvent.objects.filter(event_type="expense.create") if e.counterparty == "Office party"
+    ]
     delivery = Delivery.objects.get(event=internal)
     assert delivery.status == "skipped" and not SlackPost.objects.filter(event=internal).exists()  # nothing to send
 
@@ -170,8 +172,12 @@ def test_a_429_is_retried_in_the_channels_next_slot_after_the_wait_slack_named(w
     drain()
     delivery = Delivery.objects.get(provider="slack")
     assert delivery.status == "succeeded" and len(texts("accounting")) == 1
-    calls = AuditRecord.objects.filter(kind="http", provider="slack", url__contains="chat.postMessage")
-    assert [c.status_code for c in calls.order_by("id")] == [429, 200]
+    calls = [
+        r
+        for r in AuditRecord.objects.filter(kind="http", provider="slack").order_by("id")
+        if "chat.postMessage" in r.url
+    ]
+    assert [c.status_code for c in calls] == [429, 200]
 
 
 def test_a_channel_that_keeps_answering_429_defers_the_delivery_without_using_attempts(world):

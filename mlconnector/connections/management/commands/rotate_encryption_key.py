@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
 from mlconnector.crypto import encrypted_fields, keyring
+from mlconnector.search import reindex_all
 
 
 class Command(BaseCommand):
@@ -59,9 +60,14 @@ class Command(BaseCommand):
                     with transaction.atomic():
                         model._base_manager.filter(pk=row[0]).update(**{f.name: getattr(obj, f.name) for f in stale})
                     rewritten += 1
+        # The search index's digests are keyed too: rewrite them under the new key, so the old key
+        # can go (until then, searches look under every configured key).
+        reindexed = reindex_all()
         record(
             AuditRecord.Kind.KEY_ROTATED,
             outcome=AuditRecord.Outcome.OK,
-            message=f"re-encrypted {rewritten} of {total} rows with the current key",
+            message=f"re-encrypted {rewritten} of {total} rows and re-indexed {reindexed} events with the current key",
         )
-        self.stdout.write(f"Re-encrypted {rewritten} of {total} rows holding encrypted values.")
+        self.stdout.write(
+            f"Re-encrypted {rewritten} of {total} rows holding encrypted values; re-indexed {reindexed} events."
+        )
