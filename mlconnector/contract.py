@@ -174,6 +174,14 @@ class Integration(ABC):
     def consumes_from(cls, source: str) -> frozenset[str]:
         return frozenset(cls.sync_handlers.get(source, {}))
 
+    # Event types this source names in words of its own ("invoice.sendByEmail": "Invoice emailed").
+    event_labels: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def event_label(cls, event_type: str) -> str:
+        """An event type in words: "invoice.create" -> "Invoice created"."""
+        return cls.event_labels.get(event_type) or describe_event_type(event_type)
+
     @classmethod
     def handler_for(cls, source: str, event_type: str) -> str | None:
         return cls.sync_handlers.get(source, {}).get(event_type)
@@ -287,6 +295,20 @@ class Integration(ABC):
                 results[delivery.pk] = exc
                 stop = exc if exc.needs_reconnect else None
         return results
+
+
+_ACTIONS = {"create": "created", "update": "updated", "delete": "deleted"}
+
+
+def describe_event_type(event_type: str) -> str:
+    """The generic words for "<record>.<action>": "bill_vendor.update" -> "Bill vendor updated",
+    "payments.confirmed" -> "Payment confirmed"."""
+    record, _, action = event_type.partition(".")
+    noun = record.replace("_", " ")
+    if noun.endswith("s") and not noun.endswith("ss"):
+        noun = noun[:-1]
+    verb = _ACTIONS.get(action, action.replace("_", " "))
+    return f"{noun} {verb}".strip().capitalize()
 
 
 class UnknownProvider(LookupError):

@@ -102,6 +102,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "mlconnector.tenants.middleware.ActiveTenantMiddleware",
+    "mlconnector.navigation.ErrorPages",
 ]
 
 ROOT_URLCONF = "mlconnector.urls"
@@ -118,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "mlconnector.tenants.context.tenant_context",
+                "mlconnector.navigation.section",
             ],
         },
     },
@@ -379,7 +381,10 @@ MLCONNECTOR_LOG_FILE = os.environ.get("MLCONNECTOR_LOG_FILE", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "mlconnector.audit.redaction.RedactingFilter"}},
+    "filters": {
+        "redact": {"()": "mlconnector.audit.redaction.RedactingFilter"},
+        "forbidden": {"()": "mlconnector.navigation.OneLineForbidden"},
+    },
     "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["redact"]},
@@ -402,6 +407,7 @@ LOGGING = {
     },
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["forbidden"]},
         "urllib3": {"level": "WARNING"},
     },
 }

@@ -2,7 +2,9 @@
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from mlconnector.admin_site import admin_site
 from mlconnector.contract import registry
@@ -11,6 +13,7 @@ from mlconnector.webhooks.views import webhook
 
 urlpatterns = [
     path("admin/", admin_site.urls),
+    path("favicon.ico", RedirectView.as_view(url=static("mlconnector/favicon.svg"), permanent=True)),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     # Trailing slash optional: a redirect would count as a failed delivery for webhook senders.

@@ -45,6 +45,7 @@ class FreshBooks(Integration):
     setup_template = "freshbooks/_callbacks.html"  # each webhook and where its handshake stands
     # https://www.freshbooks.com/api/webhooks (event list: PipedreamHQ constants, see vendors doc §1.7)
     produces = frozenset(f"{t}.{a}" for t in RECORD_TYPES for a in ACTIONS) | {"invoice.sendByEmail"}
+    event_labels = {"invoice.sendByEmail": "Invoice emailed", "payment.create": "Payment received"}
     # FreshBooks as a target: payments collected elsewhere, recorded against their invoice
     # (payments_in.py). GoCardless's enrichment supplies the collected-payment shape it documents.
     sync_handlers = {"gocardless": {"payments.confirmed": "record_payment"}}

@@ -155,7 +155,7 @@ class DeliveryViewSet(ScopedViewSet):
     filter_fields = ("provider", "status", "event_type")
 
     @action(detail=True, methods=["post"])
-    def replay(self, request, pk=None):
+    def replay(self, request, pk=None, format=None):  # noqa: A002 - DRF passes the suffix as "format"
         delivery = self.get_object()
         if not can_edit(request.user, delivery.tenant):
             raise PermissionDenied("Only an admin of this tenant can replay deliveries.")

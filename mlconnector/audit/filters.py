@@ -201,7 +201,11 @@ def page(qs: QuerySet[InboundEvent], after: str = "", size: int = 50) -> tuple[l
         when, pk = cursor
         qs = qs.filter(Q(received_at__lt=when) | Q(received_at=when, id__lt=pk))
     # The encrypted columns are not needed in a list, and decrypting them is most of the cost.
-    rows = list(qs.defer("raw_body", "payload", "headers").order_by("-received_at", "-id")[: size + 1])
+    rows = list(
+        qs.defer("raw_body", "payload", "headers")
+        .select_related("connection")
+        .order_by("-received_at", "-id")[: size + 1]
+    )
     more = len(rows) > size
     rows = rows[:size]
     return rows, (encode_cursor(rows[-1]) if more and rows else "")

@@ -22,6 +22,7 @@ from mlconnector.audit.filters import EventFilter, page
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.redaction import redact_mapping
 from mlconnector.connections.health import plain_error
+from mlconnector.contract import registry
 from mlconnector.pipeline.models import Delivery
 from mlconnector.pipeline.replay import REPLAYABLE, replay_deliveries
 from mlconnector.tenants.models import can_edit
@@ -46,6 +47,18 @@ STEP_NAMES = {
 
 def _no_tenant(request):
     return render(request, "audit/no_tenant.html", status=200)
+
+
+def _explain_call(r: AuditRecord, label: str) -> None:
+    """A call's line in words: "Call to Slack … failed: the app cannot post in that channel", even
+    when the provider answered HTTP 200 with the error inside (Slack's ok:false)."""
+    r.step = f"Call to {label}"
+    failed = r.outcome in (AuditRecord.Outcome.ERROR, AuditRecord.Outcome.REJECTED, AuditRecord.Outcome.RETRY)
+    r.outcome_label = {"ok": "OK", "error": "Failed", "rejected": "Refused", "retry": "Failed, will retry"}.get(
+        r.outcome, r.get_outcome_display()
+    )
+    r.error_in_ok_answer = failed and r.status_code is not None and r.status_code < 300
+    r.words = plain_error(r.message, label) if failed and r.message else ""
 
 
 @login_required
@@ -82,8 +95,11 @@ def event_detail(request, pk: int):
     records = list(
         AuditRecord.objects.filter(event=event).defer("payload").select_related("actor").order_by("created_at", "id")
     )
+    labels = {p: registry.get(p).label for p in registry.providers()}
     for r in records:
         r.step = STEP_NAMES.get(r.kind, r.get_kind_display())
+        if r.kind == AuditRecord.Kind.HTTP:
+            _explain_call(r, labels.get(r.provider, r.provider or "the provider"))
     deliveries = list(Delivery.objects.filter(event=event).select_related("connection").order_by("created_at", "id"))
     for d in deliveries:
         d.plain_error = plain_error(d.last_error, d.connection.get_provider_label()) if d.last_error else ""

@@ -293,3 +293,25 @@ def test_the_event_page_tells_its_story_in_order(world, personas):
     AuditRecordFactory(tenant=event.tenant, event=event, kind="event.enriched", message="fetched invoice 42")
     page = client_for(personas["viewer_a"]).get(reverse("admin:webhooks_inboundevent_change", args=[event.pk]))
     assert page.status_code == 200 and b"fetched invoice 42" in page.content and b"Timeline" in page.content
+
+
+def test_every_api_route_answers_with_its_format_suffix(world, personas):
+    client = client_for(personas["admin_a"])
+    a = world["a"]
+    for path in (
+        "/api/connections.json",
+        f"/api/connections/{a['connection'].pk}.json",
+        "/api/events.json",
+        f"/api/events/{a['event'].pk}.json",
+        "/api/deliveries.json",
+        f"/api/deliveries/{a['delivery'].pk}.json",
+        "/api/audit.json",
+        f"/api/audit/{a['audit'].pk}.json",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200 and response["Content-Type"].startswith("application/json"), path
+    from unittest import mock
+
+    with mock.patch("mlconnector.pipeline.dispatcher.enqueue_deliveries"):
+        response = client.post(f"/api/deliveries/{a['delivery'].pk}/replay.json")
+    assert response.status_code == 200 and "queued" in response.json()

@@ -83,3 +83,42 @@ def test_a_filter_that_matches_nothing_says_so_not_that_there_are_no_events(book
     assert "No events match this filter" in text and "clear the filter" in text and "No events yet" not in text
     text = client.get(reverse("audit-events"), {"status": "nonsense"}).content.decode()
     assert "This filter cannot be used as it stands" in text and "No events yet" not in text
+
+
+def test_a_call_that_failed_inside_an_http_200_says_what_failed_in_words(books, admin_a):
+    from tests.factories import AuditRecordFactory
+
+    event = InboundEventFactory(connection=books)
+    AuditRecordFactory(
+        tenant=event.tenant,
+        event=event,
+        kind="http",
+        provider="slack",
+        outcome="error",
+        method="POST",
+        url="https://slack.com/api/chat.postMessage",
+        status_code=200,
+        message="Slack refused chat.postMessage: not_in_channel (HTTP 200)",
+    )
+    page = client_for(admin_a).get(reverse("audit-event", args=[event.pk])).content.decode()
+    assert "Call to Slack" in page and ">Failed</span>" in page
+    assert "HTTP 200, with an error inside the answer" in page
+    assert "The app cannot post in that Slack channel" in page
+    assert "Call Error" not in page
+
+
+@pytest.mark.parametrize(
+    "event_type, words",
+    [
+        ("invoice.create", "Invoice created"),
+        ("invoice.update", "Invoice updated"),
+        ("payment.create", "Payment received"),
+        ("bill_vendor.delete", "Bill vendor deleted"),
+        ("invoice.sendByEmail", "Invoice emailed"),
+    ],
+)
+def test_event_types_read_as_words(books, admin_a, event_type, words):
+    event = InboundEventFactory(connection=books, event_type=event_type)
+    client = client_for(admin_a)
+    assert f"{words} " in client.get(reverse("audit-event", args=[event.pk])).content.decode()
+    assert f"{words} <span" in client.get(reverse("audit-events")).content.decode()

@@ -43,3 +43,16 @@ def duration(seconds) -> str:
             n = round(seconds / size)
             return f"{n} {unit}{'s' if n != 1 else ''}"
     return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+@register.filter
+def event_words(event) -> str:
+    """An event's type in words, as its source names it: "Invoice created", "Payment received"."""
+    from mlconnector.contract import UnknownProvider, describe_event_type, registry
+
+    event_type = getattr(event, "event_type", event)
+    provider = getattr(event, "provider", "") or "freshbooks"
+    try:
+        return registry.get(provider).event_label(event_type)
+    except UnknownProvider:
+        return describe_event_type(event_type)
