@@ -58,7 +58,7 @@ def test_a_newcomer_connects_freshbooks_and_follows_an_invoice_to_its_timeline(p
     expect(recent).to_contain_text("Northwind Traders")
 
     open_event(page, number)
-    expect(page.get_by_role("heading", level=1)).to_contain_text(f"invoice.create #{number}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Invoice created #{number} Delivered")
     timeline = page.locator("ol.timeline")
     for step in ("Received and verified", "Enriched", "Sent to the connected apps", "Delivery attempt"):
         expect(timeline).to_contain_text(step)
@@ -67,7 +67,7 @@ def test_a_newcomer_connects_freshbooks_and_follows_an_invoice_to_its_timeline(p
     remote_id = deliveries.locator("code").first.inner_text()
     assert remote_id and remote_id != "—"
     expect(timeline).to_contain_text(f"remote id {remote_id}")
-    page.get_by_text("Show the invoice.create record as fetched").click()  # admins see the payload
+    page.get_by_text("Show the record as fetched").click()  # admins see the payload
     expect(page.locator("pre.payload")).to_contain_text("Northwind Traders")
 
     page.goto("/audit/")
