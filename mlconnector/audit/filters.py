@@ -58,7 +58,7 @@ class EventFilter(forms.Form):
         label="Search",
         required=False,
         max_length=100,
-        help_text="Invoice number, client name or FreshBooks object id",
+        help_text="Invoice number, client name (whole words, or how they start) or FreshBooks object id",
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. 0000042 or Northwind"}),
     )
     provider = forms.ChoiceField(label="Provider", required=False)

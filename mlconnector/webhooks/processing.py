@@ -153,9 +153,12 @@ def _fan_out(event: InboundEvent, source: Connection, enriched: Enriched) -> str
         event=event,
         connection=source,
         outcome=AuditRecord.Outcome.OK,
-        message=(f"{len(targets)} deliveries: " + ", ".join(str(c) for c in targets))
+        message=(
+            f"{len(targets)} {'delivery' if len(targets) == 1 else 'deliveries'}: "
+            + ", ".join(f"{c.get_provider_label()} ({c.name or c.external_account_id or c.pk})" for c in targets)
+        )
         if targets
-        else "no connected integration consumes this event",
+        else "no connected integration takes this event",
     )
     if targets:
         from mlconnector.pipeline.dispatcher import enqueue_deliveries
@@ -180,7 +183,7 @@ def _describe(enriched: Enriched) -> str:
     if enriched.counterparty:
         parts.append(enriched.counterparty)
     if enriched.amount is not None:
-        parts.append(f"{enriched.amount} {enriched.currency}".strip())
+        parts.append(f"{enriched.amount:,.2f} {enriched.currency}".strip())  # grouped, as on every page
     return " · ".join(parts)
 
 
