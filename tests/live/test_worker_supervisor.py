@@ -137,7 +137,7 @@ def test_it_processes_the_first_events_within_seconds_of_start_and_stops_within_
     # Dispatch starts with the supervisor (it used to wait ~30 s for django-q2's scheduler); what is
     # left is the cluster spawning its workers and the processing itself.
     print(f"first events processed {first_done:.2f}s after the worker was up, stop took {stopped_in:.1f}s")
-    assert first_done < 5.0, f"first event processed {first_done:.2f}s after the worker was up"
+    assert first_done < 8.0, f"first event processed {first_done:.2f}s after the worker was up"
     assert wall < 20.0, f"first event processed {wall:.1f}s after the process was started"
     assert stopped_in < 10.0, f"stopped after {stopped_in:.1f}s"
     assert proc.returncode == 0
