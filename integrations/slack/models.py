@@ -126,3 +126,7 @@ class SlackPost(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.event_type} → #{self.channel_name or self.channel_id} ({self.status})"
+
+    @property
+    def event_label(self) -> str:
+        return EVENT_LABELS.get(self.event_type, self.event_type)
