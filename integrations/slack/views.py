@@ -17,7 +17,7 @@ from integrations.slack.forms import RoutingRuleForm
 from integrations.slack.models import SlackPost
 from integrations.slack.preview import preview_rule
 from integrations.slack.routing import RoutingRule
-from integrations.slack.waiting import deliveries_waiting_on, resume_rerouted
+from integrations.slack.waiting import deliveries_waiting_on, resume_rerouted, waiting_by_channel
 from mlconnector.http import ProviderError
 from mlconnector.pipeline.replay import replay_deliveries
 from mlconnector.tenants.models import can_edit
@@ -40,15 +40,29 @@ def _rules(request):
     return RoutingRule.objects.for_user(request.user).filter(tenant=_tenant(request))
 
 
+def _posts(request):
+    return SlackPost.objects.for_user(request.user).filter(tenant=_tenant(request))
+
+
 def _context(request, **extra):
     tenant = _tenant(request)
     conn = slack_connection_for(tenant)
-    return {"slack": conn, "editable": can_edit(request.user, tenant), "tenant": tenant, **extra}
+    waiting = _posts(request).filter(status=SlackPost.Status.WAITING).count()
+    return {
+        "slack": conn,
+        "editable": can_edit(request.user, tenant),
+        "tenant": tenant,
+        "waiting_posts": waiting,
+        **extra,
+    }
 
 
 @login_required
 def rules(request):
-    return render(request, "slack/rules.html", _context(request, rules=list(_rules(request))))
+    context = _context(request, rules=list(_rules(request)))
+    if context["waiting_posts"]:
+        context["waiting_channels"] = waiting_by_channel(_posts(request))
+    return render(request, "slack/rules.html", context)
 
 
 @login_required
@@ -154,7 +168,7 @@ def channels_refresh(request):
 
 
 def _filtered_posts(request):
-    posts = SlackPost.objects.for_user(request.user).filter(tenant=_tenant(request)).select_related("event")
+    posts = _posts(request).select_related("event")
     status = request.GET.get("status", "")
     if status:
         posts = posts.filter(status=status)

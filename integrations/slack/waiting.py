@@ -19,6 +19,7 @@ Never twice: a post is one row per (delivery, channel) and only a "to post" row 
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import Count
 from django.utils import timezone
 
 from integrations.slack.models import SlackPost
@@ -34,6 +35,13 @@ CHANNEL_WAITS = {
         "the channel is gone, or is private and the app is not in it; it is posted by itself once the "
         "channel is back, or when the rule points at another channel"
     ),
+}
+
+# The same, short, for a list of waiting channels.
+SHORT_REASONS = {
+    "is_archived": "archived",
+    "not_in_channel": "the app is not in it; invite the app",
+    "channel_not_found": "not found (deleted, or private without the app)",
 }
 
 
@@ -101,3 +109,14 @@ def resume_rerouted(delivery_ids, reason: str) -> int:
 
 def waiting_count(conn) -> int:
     return SlackPost.objects.filter(connection=conn, status=P.WAITING).count()
+
+
+def waiting_by_channel(posts) -> list[dict]:
+    """Waiting posts (an already tenant-scoped queryset) per channel and reason, for the rules page."""
+    rows = (
+        posts.filter(status=P.WAITING)
+        .values("channel_id", "channel_name", "error_code")
+        .annotate(n=Count("id"))
+        .order_by("channel_name")
+    )
+    return [{**r, "reason": SHORT_REASONS.get(r["error_code"], "refused by Slack")} for r in rows]

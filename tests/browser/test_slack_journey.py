@@ -90,7 +90,9 @@ def test_an_invoice_over_5000_reaches_exec_alerts_and_a_revoked_token_sends_it_o
 
     message = connect_via_oauth(page, "slack", "Slack")
     assert re.search(r"Slack connected: .+ \(\d+ channels available\)", message), message
-    expect(page.locator(".subnav")).to_contain_text("Workspace:")
+    tabs = page.get_by_role("navigation", name="Slack pages")
+    expect(tabs.get_by_role("link", name="Routing rules")).to_have_attribute("aria-current", "page")
+    expect(page.locator(".tabs .workspace")).to_contain_text("Workspace Sandbox Workspace")
     go_home(page)
     expect_state(page, "slack", "connected")
 
