@@ -60,6 +60,16 @@ def run_pipeline(rounds: int = 10) -> None:
             return
 
 
+def run_job_now(provider: str, job: str) -> None:
+    """Make a connection's periodic job due now, as if its interval had passed (then `run_pipeline()`)."""
+    from django.utils import timezone
+
+    from mlconnector.pipeline.models import ConnectionJob
+
+    due = ConnectionJob.objects.filter(connection__provider=provider, name=job)
+    assert due.update(next_attempt_at=timezone.now()), f"no {job!r} job for {provider}"
+
+
 def revoke_token(provider: str, match: str = "") -> None:
     """Make the provider's sandbox revoke the account's tokens at its next API call matching `match`
     (e.g. revoke_token("slack", "chat.postMessage")); the connection then goes to "needs reconnect"."""
