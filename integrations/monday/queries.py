@@ -19,10 +19,11 @@ query Me {{
 }}
 """
 
-# Boards the token can see, for the editor's board picker (first 200, most boards fit).
+# Boards the token can see, for the editor's board picker: one page (`page` starts at 1); the
+# picker reads pages until one comes back short (boards.list_boards).
 BOARDS = f"""
-query Boards($limit: Int!) {{
-  boards(limit: $limit, state: active) {{ id name }}
+query Boards($limit: Int!, $page: Int!) {{
+  boards(limit: $limit, page: $page, state: active) {{ id name }}
   {COMPLEXITY}
 }}
 """

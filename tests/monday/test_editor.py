@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from integrations.monday import sandbox
 from integrations.monday.models import BoardMap
+from mlconnector.audit.models import AuditRecord
 from tests.conftest import client_for
 from tests.monday.helpers import INVOICES, connect_monday, invoice_map_form, save_map
 
@@ -116,3 +117,22 @@ def test_the_overview_lists_every_record_type(as_admin_a, monday):
     for label in ("Invoices", "Payments", "Bills", "Expenses"):
         assert label in page
     assert "Not written to Monday" in page
+
+
+def board_list_calls() -> int:
+    return AuditRecord.objects.filter(kind="http", provider="monday", message="Boards").count()
+
+
+def test_the_board_picker_pages_past_200_boards(as_admin_a, monday):
+    added = sandbox.add_boards(230)  # with the three seeded ones: 233 boards, two pages of 200
+    before = board_list_calls()
+    page = as_admin_a.get(reverse("monday-map-edit", args=[monday.pk, "invoice"]))
+    choices = page.context["board_choices"]
+    assert len(choices) == 233 and board_list_calls() == before + 2
+    ids = [board_id for board_id, _ in choices]
+    assert added[-1] in ids and sandbox.board(INVOICES)["id"] in ids
+    names = [name for _, name in choices]
+    assert names == sorted(names, key=str.casefold)  # by name, so a long list can be scanned
+    # The 230th board can be chosen and its columns shown.
+    chosen = as_admin_a.get(reverse("monday-map-edit", args=[monday.pk, "invoice"]) + f"?board={added[-1]}")
+    assert chosen.context["board"].name == "Board 230"

@@ -26,6 +26,7 @@ from integrations.monday.sandbox import graphql as gql
 from integrations.monday.sandbox.boards import PROVIDER, ensure_account
 from integrations.monday.sandbox.complexity import reset_windows
 from integrations.monday.sandbox.control import (
+    add_boards,
     add_item,
     board,
     delete_column,
@@ -58,6 +59,7 @@ def seed_demo() -> None:
 __all__ = [
     "seed_demo",
     "PROVIDER",
+    "add_boards",
     "add_item",
     "board",
     "delete_column",
