@@ -199,6 +199,17 @@ def create_freshbooks_invoice(page: Page, amount: str = "6000.00", client: str =
     return found[1]
 
 
+def record_freshbooks_payment(page: Page, invoice: str, amount: str) -> None:
+    """Record a payment against an invoice on the sandbox FreshBooks console (its webhooks go at once)."""
+    page.goto("/sandbox/freshbooks/")
+    form = page.locator("form", has=page.get_by_role("button", name="Record a payment"))
+    choice = form.get_by_label("Invoice").locator("option", has_text=f"{invoice} ·").get_attribute("value")
+    form.get_by_label("Invoice").select_option(choice)
+    form.get_by_label("Amount").fill(amount)
+    form.get_by_role("button", name="Record a payment").click()
+    expect(page.locator(".messages")).to_contain_text("Payment of")
+
+
 def freshbooks_invoice(number: str) -> dict:
     """The sandbox FreshBooks' stored invoice with this number (what the API would return)."""
     from integrations.sandbox.models import SandboxObject

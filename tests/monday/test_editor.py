@@ -58,7 +58,7 @@ def test_a_valid_map_is_saved_with_its_columns_and_labels(as_admin_a, monday):
         (
             {"label_paid": "Done"},
             "“Done” is not a label of the column “Status”. "
-            "Its labels are: Draft, Sent, Viewed, Partial, Paid, Overdue.",
+            "Its labels are: Draft, Sent, Viewed, Partial, Paid, Overdue, Stuck.",
         ),
         ({"label_paid": ""}, "Choose the label for paid invoices: recording a payment sets it."),
         ({"group": "nope"}, "That group is not on the board “Invoices”; choose one of its groups."),

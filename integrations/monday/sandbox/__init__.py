@@ -35,6 +35,7 @@ from integrations.monday.sandbox.control import (
     reset,
     retype_column,
     set_complexity_budget,
+    set_value,
     stats,
 )
 from integrations.monday.sandbox.limits import (
@@ -77,6 +78,7 @@ __all__ = [
     "reset_complexity_windows",
     "retype_column",
     "set_complexity_budget",
+    "set_value",
     "stats",
     "validate",
 ]

@@ -35,7 +35,8 @@ def _col(cid: str, title: str, kind: str, labels: list[str] | None = None) -> di
     return {"id": cid, "title": title, "type": kind, "settings": columns.default_settings(kind, labels)}
 
 
-INVOICE_STATUSES = ["Draft", "Sent", "Viewed", "Partial", "Paid", "Overdue"]
+# "Stuck" is Monday's own default label: a person's, which FreshBooks never sets.
+INVOICE_STATUSES = ["Draft", "Sent", "Viewed", "Partial", "Paid", "Overdue", "Stuck"]
 SEED = [
     {
         "id": "1876543210",

@@ -88,6 +88,16 @@ def add_item(name_or_id, name: str, values: dict | None = None, group_id: str | 
         raise ValueError(error.message) from None
 
 
+def set_value(name_or_id, item_id: str, column_id: str, value) -> None:
+    """A person edits an item on Monday (e.g. sets its status to {"label": "Stuck"}); not through the
+    API, so it counts against no token's budget."""
+    row = _board_row(name_or_id)
+    try:
+        boards.change_values(row.account, row.object_id, str(item_id), {column_id: value})
+    except MondayError as error:
+        raise ValueError(error.message) from None
+
+
 def add_boards(count: int, prefix: str = "Board") -> list[str]:
     """`count` more boards ("Board 001" …), each with a name and a text column: an account with
     many boards, to page through. Returns their ids."""
