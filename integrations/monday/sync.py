@@ -71,6 +71,8 @@ class ItemWriter:
         self.delivery = delivery
         self.audit = audit
         self.conn = board_map.connection
+        # (record type, FreshBooks id, item name) of the record being written: for drifts and the item page.
+        self._record: tuple[str, str, str] = ("", "", "")
 
     # --- the board ------------------------------------------------------------------------------
     def board(self, *, fresh: bool = False) -> boards.Board:
@@ -122,7 +124,8 @@ class ItemWriter:
         values, titles = self.values(record_type, record, board)
         if partial:
             values = {k: v for k, v in values.items() if v is not None}
-        self._record = (record_type, source_id, columns.item_name(record_type, record))
+        # An incomplete record (an invoice seen through its payment) would name the item poorly.
+        self._record = (record_type, str(source_id), "" if partial else columns.item_name(record_type, record))
         try:
             return self._write(record_type, source_id, record, values, titles, may_exist=may_exist, resend=resend)
         except Rejected as exc:
@@ -189,7 +192,7 @@ class ItemWriter:
             changes[drift.column_id] = {**changes[drift.column_id], "from": shown}
         self._save(link, link.remote_id, {**before, **changed})
         self._audit(link.remote_id, "updated", changes, titles)
-        self._keep_drifts(link.remote_id, drifts)
+        self._keep_drifts(link, drifts)
         return Written(link.remote_id, "updated", changes)
 
     def _drifts(self, item_id: str, before: dict, changed: dict, titles: dict[str, str]) -> list[Drift]:
@@ -217,8 +220,8 @@ class ItemWriter:
                 drifts.append(Drift(column_id, title, monday, ours, _label(changed[column_id])))
         return drifts
 
-    def _keep_drifts(self, item_id: str, drifts: list[Drift]) -> None:
-        record_type, source_id, item_name = getattr(self, "_record", ("", "", ""))
+    def _keep_drifts(self, link: RecordLink, drifts: list[Drift]) -> None:
+        item_id, item_name = link.remote_id, (link.data or {}).get("name") or f"item {link.remote_id}"
         for d in drifts:
             row = ItemDrift.objects.create(
                 tenant_id=self.conn.tenant_id,
@@ -227,8 +230,8 @@ class ItemWriter:
                 board_name=self.map.board_name,
                 item_id=item_id,
                 item_name=item_name[:255],
-                record_type=record_type,
-                source_id=str(source_id)[:64],
+                record_type=link.source_type,
+                source_id=link.source_id[:64],
                 column_id=d.column_id,
                 column_title=d.title[:255],
                 monday_value=d.monday[:255],
@@ -293,12 +296,11 @@ class ItemWriter:
         return bool(data.get("stale")) or (time.time() - float(data.get("claimed_at") or 0) > CLAIM_SECONDS)
 
     def _save(self, link: RecordLink, item_id: str, values: dict) -> None:
+        name = self._record[2] or (link.data or {}).get("name") or ""
         link.remote_id = item_id
-        link.data = {"board_id": self.map.board_id, "values": values}
-        name = getattr(self, "_record", ("", "", ""))[2]
+        link.data = {"board_id": self.map.board_id, "values": values, "written_at": timezone.now().isoformat()}
         if name:
             link.data["name"] = name  # for the item's page
-        link.data["written_at"] = timezone.now().isoformat()
         RecordLink.objects.filter(pk=link.pk).update(remote_id=item_id, data=link.data)
 
     def _audit(self, item_id: str, action: str, changes: dict, titles: dict[str, str]) -> None:

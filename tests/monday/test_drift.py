@@ -36,7 +36,7 @@ def setup(tenant_a, admin_a):
 
 
 def run(monday, source, record, event_type="invoice.update", **delivery_fields) -> Delivery:
-    event = stored_event(source, record=record, event_type=event_type, invoice_number=record["invoice_number"])
+    event = stored_event(source, record=record, event_type=event_type, invoice_number=record.get("invoice_number", ""))
     delivery = DeliveryFactory(event=event, connection=monday, status="pending", **delivery_fields)
     deliver(delivery.pk)
     delivery.refresh_from_db()
@@ -150,3 +150,16 @@ def test_the_item_page_lists_the_drifts_and_what_was_last_written(setup, admin_a
 def test_an_item_page_for_an_item_ml_connector_never_wrote_is_not_found(setup):
     client, monday, _ = setup
     assert client.get(reverse("monday-item", args=[monday.pk, "12345"])).status_code == 404
+
+
+def test_a_payment_seen_without_its_invoice_keeps_the_items_good_name(setup):
+    """An invoice seen through its payment is incomplete: it must not rename the item, nor the drift."""
+    client, monday, source = setup
+    run(monday, source, INVOICE, "invoice.create")
+    a_person_sets_the_status("Stuck")
+    payment = {"id": 555, "invoiceid": INVOICE["id"], "amount": {"amount": "6000.00", "code": "USD"}, "type": "ACH"}
+    run(monday, source, payment, "payment.create")
+    drift = ItemDrift.objects.get()
+    assert drift.item_name == "Invoice 0000042 · Northwind Traders" and drift.new_value == "Paid"
+    page = client.get(reverse("monday-item", args=[monday.pk, the_item()["id"]]))
+    assert page.context["name"] == "Invoice 0000042 · Northwind Traders"
