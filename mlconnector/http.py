@@ -98,6 +98,12 @@ class Unavailable(ProviderError):
     retryable = True
 
 
+class Waiting(ProviderError):
+    """The target cannot take this yet, for a reason outside the pipeline that the integration
+    watches (a Slack channel that is archived): the delivery waits without using attempts, and the
+    integration resumes it when the reason is gone (pipeline/resume.py: resume_deliveries)."""
+
+
 class TransactionOpen(RuntimeError):
     """A network call was attempted inside a database transaction."""
 

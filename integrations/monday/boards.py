@@ -91,9 +91,22 @@ def forget(client, board_id: str) -> None:
     cache.delete(_key(client, board_id))
 
 
+BOARDS_PER_PAGE = 200
+MAX_BOARD_PAGES = 50  # 10,000 boards: beyond that, the picker shows the first 10,000
+
+
 def list_boards(client) -> list[tuple[str, str]]:
-    data = client.execute("Boards", {"limit": 200})
-    return [(str(b["id"]), str(b.get("name") or b["id"])) for b in data.get("boards") or []]
+    """Every active board the token can see, by name: Monday pages `boards` with `page` and `limit`,
+    so pages are read until one comes back short (an account can have far more than one page)."""
+    found: dict[str, str] = {}
+    for page in range(1, MAX_BOARD_PAGES + 1):
+        data = client.execute("Boards", {"limit": BOARDS_PER_PAGE, "page": page})
+        boards = data.get("boards") or []
+        for b in boards:
+            found.setdefault(str(b["id"]), str(b.get("name") or b["id"]))
+        if len(boards) < BOARDS_PER_PAGE:
+            break
+    return sorted(found.items(), key=lambda pair: (pair[1].casefold(), pair[0]))
 
 
 # --- does a saved map still match the board? ----------------------------------------------------

@@ -9,6 +9,7 @@ vendors doc §1.4. Numbers are sent as strings (a Decimal never becomes a float)
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -235,6 +236,69 @@ FIELDS: dict[str, Field] = {
 
 def fields_for(record_type: str) -> list[Field]:
     return [f for f in FIELDS.values() if f.applies_to(record_type)]
+
+
+# --- pre-selecting columns and labels by name -----------------------------------------------------
+
+# Other names a board commonly gives the column for a field (besides the field's own label).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "client_name": ("client", "customer", "customer name", "company"),
+    "invoice_number": ("invoice", "invoice no", "invoice #", "number", "bill number", "bill no", "bill #"),
+    "amount": ("total", "value", "amount due"),
+    "outstanding": ("balance", "balance due", "open amount"),
+    "status": ("state", "payment status", "invoice status", "bill status"),
+    "due_date": ("due", "due on"),
+    "issue_date": ("issued", "issued on", "invoice date", "bill date", "date"),
+    "payment_date": ("paid on", "date paid", "paid date", "date"),
+    "payment_method": ("method", "paid by", "payment type"),
+    "vendor": ("supplier", "payee"),
+    "client_email": ("email", "e-mail", "client e-mail"),
+    "link": ("freshbooks link", "freshbooks", "freshbooks url", "url", "link"),
+}
+# Other names of a FreshBooks status among a status column's labels.
+STATUS_ALIASES: dict[str, tuple[str, ...]] = {
+    "partial": ("partial", "partially paid", "part paid"),
+    "overdue": ("late", "past due"),
+    "viewed": ("seen", "opened"),
+    "unpaid": ("open", "not paid"),
+}
+
+
+def _name_key(text: str) -> str:
+    """A name as compared for matching: no case, no punctuation, '#' read as 'number'."""
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", str(text).casefold().replace("#", " number ")).split())
+
+
+def suggest_columns(record_type: str, columns: list) -> dict[str, str]:
+    """{field key: column id} for the columns whose title names a field (its label, or a common other
+    name), compatible in type; each column at most once, exact label matches first."""
+    candidates = []
+    for order, field in enumerate(fields_for(record_type)):
+        names = {_name_key(a): 1 for a in ALIASES.get(field.key, ())}
+        names[_name_key(field.label)] = 2  # the field's own name beats another field's alias
+        for position, column in enumerate(columns):
+            score = names.get(_name_key(column.title))
+            if score and column.type in field.types:
+                candidates.append((-score, field.types.index(column.type), order, position, field.key, column.id))
+    chosen: dict[str, str] = {}
+    used: set[str] = set()
+    for *_, key, column_id in sorted(candidates):
+        if key not in chosen and column_id not in used:
+            chosen[key] = column_id
+            used.add(column_id)
+    return chosen
+
+
+def suggest_labels(record_type: str, labels: list[str]) -> dict[str, str]:
+    """{FreshBooks status: label} for the labels named like a status ("Partial" for partly paid)."""
+    by_key = {_name_key(label): label for label in labels}
+    chosen = {}
+    for status in STATUSES.get(record_type, ()):
+        for name in (STATUS_LABELS.get(status, status), status, *STATUS_ALIASES.get(status, ())):
+            if _name_key(name) in by_key:
+                chosen[status] = by_key[_name_key(name)]
+                break
+    return chosen
 
 
 def item_name(record_type: str, record: dict) -> str:

@@ -22,6 +22,11 @@ def _types_in_words(types: tuple[str, ...]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
+def _a(words: str) -> str:
+    """'a numbers column', 'an email column'."""
+    return ("an " if words[:1].lower() in "aeiou" else "a ") + words
+
+
 class BoardMapForm(forms.Form):
     group = forms.CharField(required=False, label="Group")
 
@@ -36,6 +41,9 @@ class BoardMapForm(forms.Form):
         same_board = board_map is not None and board_map.board_id == board.id
         if same_board:
             self.fields["group"].initial = board_map.group_id
+        # A board not mapped yet: columns and labels whose names match are chosen for the person to
+        # check (a saved map is shown as saved).
+        self.suggested = {} if same_board else catalogue.suggest_columns(record_type, list(board.columns.values()))
         self.field_rows = []
         for field in catalogue.fields_for(record_type):
             compatible = board.compatible(field.key)
@@ -43,15 +51,20 @@ class BoardMapForm(forms.Form):
             self.fields[name] = forms.CharField(
                 required=False,
                 label=field.label,
-                help_text=f"Goes to a {_types_in_words(field.types)} column.",
+                help_text=f"Goes to {_a(_types_in_words(field.types))} column.",
                 widget=forms.Select(choices=[NOT_MAPPED, *[(c.id, c.describe) for c in compatible]]),
             )
-            if same_board:
-                self.fields[name].initial = saved.get(field.key, "")
+            self.fields[name].initial = saved.get(field.key, "") if same_board else self.suggested.get(field.key, "")
             self.field_rows.append((field, name, bool(compatible)))
         self.status_rows = []
-        labels = sorted({label for c in board.columns.values() if c.type == "status" for label in c.labels})
+        self.suggested_labels: dict[str, str] = {}
+        status_columns = [c for c in board.columns.values() if c.type == "status"]
+        labels = sorted({label for c in status_columns for label in c.labels})
         if labels and record_type in catalogue.STATUSES:
+            status_column = board.columns.get(self.suggested.get("status", ""))
+            if not same_board:
+                own = status_column.labels if status_column is not None else labels
+                self.suggested_labels = catalogue.suggest_labels(record_type, own)
             for status in catalogue.STATUSES[record_type]:
                 name = f"label_{status}"
                 self.fields[name] = forms.CharField(
@@ -59,8 +72,9 @@ class BoardMapForm(forms.Form):
                     label=f"FreshBooks “{catalogue.STATUS_LABELS[status]}”",
                     widget=forms.Select(choices=[NO_LABEL, *[(label, label) for label in labels]]),
                 )
-                if same_board:
-                    self.fields[name].initial = board_map.status_labels.get(status, "")
+                self.fields[name].initial = (
+                    board_map.status_labels.get(status, "") if same_board else self.suggested_labels.get(status, "")
+                )
                 self.status_rows.append((status, name))
         if read_only:
             for f in self.fields.values():
@@ -68,12 +82,24 @@ class BoardMapForm(forms.Form):
 
     def column_rows(self) -> list[dict]:
         return [
-            {"field": self[name], "has_columns": has, "types": _types_in_words(field.types)}
+            {
+                "field": self[name],
+                "has_columns": has,
+                "types": _types_in_words(field.types),
+                "matched": field.key in self.suggested and not self.is_bound,
+            }
             for field, name, has in self.field_rows
         ]
 
-    def label_rows(self) -> list:
-        return [self[name] for _, name in self.status_rows]
+    def label_rows(self) -> list[dict]:
+        return [
+            {"field": self[name], "matched": status in self.suggested_labels and not self.is_bound}
+            for status, name in self.status_rows
+        ]
+
+    @property
+    def matched_count(self) -> int:
+        return 0 if self.is_bound else len(self.suggested) + len(self.suggested_labels)
 
     # --- validation ---------------------------------------------------------------------------
     def clean_group(self) -> str:
@@ -99,8 +125,8 @@ class BoardMapForm(forms.Form):
             if column.type not in field.types:
                 self.add_error(
                     name,
-                    f"{column.describe} cannot hold {field.label.lower()}: choose a "
-                    f"{_types_in_words(field.types)} column.",
+                    f"{column.describe} cannot hold {field.label.lower()}: choose "
+                    f"{_a(_types_in_words(field.types))} column.",
                 )
                 continue
             if column_id in used:

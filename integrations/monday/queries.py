@@ -19,10 +19,11 @@ query Me {{
 }}
 """
 
-# Boards the token can see, for the editor's board picker (first 200, most boards fit).
+# Boards the token can see, for the editor's board picker: one page (`page` starts at 1); the
+# picker reads pages until one comes back short (boards.list_boards).
 BOARDS = f"""
-query Boards($limit: Int!) {{
-  boards(limit: $limit, state: active) {{ id name }}
+query Boards($limit: Int!, $page: Int!) {{
+  boards(limit: $limit, page: $page, state: active) {{ id name }}
   {COMPLEXITY}
 }}
 """
@@ -69,6 +70,15 @@ query FindItems($board: ID!, $column: String!, $value: String!) {{
 }}
 """
 
+# What an item shows now in some columns: read just before an update overwrites a status column, to
+# see whether a person changed it on Monday since ml-connector wrote it (sync.py, drift).
+ITEM_VALUES = f"""
+query ItemValues($item: ID!, $columns: [String!]) {{
+  items(ids: [$item]) {{ id column_values(ids: $columns) {{ id type text value }} }}
+  {COMPLEXITY}
+}}
+"""
+
 ALL = {
     "Me": ME,
     "Boards": BOARDS,
@@ -76,5 +86,6 @@ ALL = {
     "CreateItem": CREATE_ITEM,
     "ChangeValues": CHANGE_VALUES,
     "FindItems": FIND_ITEMS,
+    "ItemValues": ITEM_VALUES,
 }
 MUTATIONS = frozenset({"CreateItem", "ChangeValues"})

@@ -8,7 +8,12 @@ For each record type with a board map:
 - the first event creates the item with `create_item`. When the link is missing but the item may
   exist (an update, a retry after a lost response, a replay) the item is looked up by its invoice
   or bill number with `items_page_by_column_values` first;
-- every write is audited with the values written and what they replaced.
+- every write is audited with the values written and what they replaced;
+- drift: FreshBooks' statuses are read-only, Monday's status columns anyone can set. Just before an
+  update overwrites a status column, the item's current value there is read (one small query, only
+  then: an unchanged record, a create or an update that leaves the status alone reads nothing). When
+  Monday shows something else than ml-connector last wrote, a person changed it: the audit trail
+  says so in words and an ItemDrift row keeps it for the item's page.
 FreshBooks is the system of record: nothing is ever read back from Monday into FreshBooks.
 """
 
@@ -18,9 +23,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
+
 from integrations.monday import boards, columns
 from integrations.monday.client import MondayClient, column_error
-from integrations.monday.models import BoardMap
+from integrations.monday.models import BoardMap, ItemDrift
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
 from mlconnector.http import NotFound, Rejected, Unavailable
@@ -30,6 +37,15 @@ REMOTE_TYPE = "monday_item"
 # A placeholder link older than this belonged to a worker that died mid-create.
 CLAIM_SECONDS = 120
 KEY_FIELDS = ("invoice_number",)
+
+
+@dataclass
+class Drift:
+    column_id: str
+    title: str
+    monday: str  # the label Monday shows now ("" = none)
+    ours: str  # the label ml-connector last wrote
+    new: str  # the label being written now, from FreshBooks
 
 
 @dataclass
@@ -55,6 +71,8 @@ class ItemWriter:
         self.delivery = delivery
         self.audit = audit
         self.conn = board_map.connection
+        # (record type, FreshBooks id, item name) of the record being written: for drifts and the item page.
+        self._record: tuple[str, str, str] = ("", "", "")
 
     # --- the board ------------------------------------------------------------------------------
     def board(self, *, fresh: bool = False) -> boards.Board:
@@ -106,6 +124,8 @@ class ItemWriter:
         values, titles = self.values(record_type, record, board)
         if partial:
             values = {k: v for k, v in values.items() if v is not None}
+        # An incomplete record (an invoice seen through its payment) would name the item poorly.
+        self._record = (record_type, str(source_id), "" if partial else columns.item_name(record_type, record))
         try:
             return self._write(record_type, source_id, record, values, titles, may_exist=may_exist, resend=resend)
         except Rejected as exc:
@@ -158,6 +178,7 @@ class ItemWriter:
         }
         if not changed:
             return Written(link.remote_id, "unchanged", {})
+        drifts = self._drifts(link.remote_id, before, changed, titles)
         self.client.execute(
             "ChangeValues",
             {"board": self.map.board_id, "item": link.remote_id, "values": columns.column_values_json(changed)},
@@ -166,9 +187,69 @@ class ItemWriter:
             k: ({"from": before[k], "to": v} if k in before and before[k] != v else {"to": v})
             for k, v in changed.items()
         }
+        for drift in drifts:  # what Monday showed is what this write replaced
+            shown = {"label": drift.monday} if drift.monday else None
+            changes[drift.column_id] = {**changes[drift.column_id], "from": shown}
         self._save(link, link.remote_id, {**before, **changed})
         self._audit(link.remote_id, "updated", changes, titles)
+        self._keep_drifts(link, drifts)
         return Written(link.remote_id, "updated", changes)
+
+    def _drifts(self, item_id: str, before: dict, changed: dict, titles: dict[str, str]) -> list[Drift]:
+        """Status columns this update overwrites that a person changed on Monday since our last write.
+
+        Read only when a status column is about to be overwritten, and only those columns: one small
+        query (a few complexity points; a mutation costs 10,000), none for an unchanged record."""
+        watched = [
+            cm.column_id
+            for cm in self.map.columns.all()
+            if cm.column_type == "status" and cm.column_id in changed and cm.column_id in before
+        ]
+        if not watched:
+            return []
+        data = self.client.execute("ItemValues", {"item": item_id, "columns": watched})
+        found = data.get("items") or []
+        if not found:
+            return []  # the item is gone: the update below says so
+        shown = {str(v.get("id")): str(v.get("text") or "") for v in found[0].get("column_values") or []}
+        drifts = []
+        for column_id in watched:
+            ours, monday = _label(before.get(column_id)), shown.get(column_id, "")
+            if monday != ours:
+                title = titles.get(column_id, column_id)
+                drifts.append(Drift(column_id, title, monday, ours, _label(changed[column_id])))
+        return drifts
+
+    def _keep_drifts(self, link: RecordLink, drifts: list[Drift]) -> None:
+        item_id, item_name = link.remote_id, (link.data or {}).get("name") or f"item {link.remote_id}"
+        for d in drifts:
+            row = ItemDrift.objects.create(
+                tenant_id=self.conn.tenant_id,
+                connection=self.conn,
+                board_id=self.map.board_id,
+                board_name=self.map.board_name,
+                item_id=item_id,
+                item_name=item_name[:255],
+                record_type=link.source_type,
+                source_id=link.source_id[:64],
+                column_id=d.column_id,
+                column_title=d.title[:255],
+                monday_value=d.monday[:255],
+                last_written=d.ours[:255],
+                new_value=d.new[:255],
+                event=self.event,
+                delivery=self.delivery,
+            )
+            record(
+                AuditRecord.Kind.DELIVERY,
+                connection=self.conn,
+                event=self.event,
+                delivery=self.delivery,
+                outcome=AuditRecord.Outcome.INFO,
+                remote_id=item_id,
+                message=f"{d.title} of Monday item {item_id} ({item_name}): {row.sentence()}"[:4000],
+                payload={"item_id": item_id, "column_id": d.column_id, "drift": True},
+            )
 
     def _find(self, record: dict, record_type: str) -> str | None:
         key = self.key_column()
@@ -215,15 +296,18 @@ class ItemWriter:
         return bool(data.get("stale")) or (time.time() - float(data.get("claimed_at") or 0) > CLAIM_SECONDS)
 
     def _save(self, link: RecordLink, item_id: str, values: dict) -> None:
+        name = self._record[2] or (link.data or {}).get("name") or ""
         link.remote_id = item_id
-        link.data = {"board_id": self.map.board_id, "values": values}
+        link.data = {"board_id": self.map.board_id, "values": values, "written_at": timezone.now().isoformat()}
+        if name:
+            link.data["name"] = name  # for the item's page
         RecordLink.objects.filter(pk=link.pk).update(remote_id=item_id, data=link.data)
 
     def _audit(self, item_id: str, action: str, changes: dict, titles: dict[str, str]) -> None:
         readable = {f"{titles.get(k, k)} ({k})": v for k, v in changes.items()}
         replaced = sum(1 for v in changes.values() if "from" in v)
         message = f"Monday item {item_id} {action} on board “{self.map.board_name or self.map.board_id}”: " + ", ".join(
-            f"{name} = {_show(v['to'])}" + (f" (was {_show(v['from'])})" if "from" in v else "")
+            f"{name} = {show_value(v['to'])}" + (f" (was {show_value(v['from'])})" if "from" in v else "")
             for name, v in readable.items()
         )
         record(
@@ -238,7 +322,13 @@ class ItemWriter:
         )
 
 
-def _show(value: Any) -> str:
+def _label(value: Any) -> str:
+    """The label of a status value as we write it ({"label": "Paid"}); "" for none."""
+    return str(value.get("label") or "") if isinstance(value, dict) else ""
+
+
+def show_value(value: Any) -> str:
+    """A value as written (encoded for Monday), in words for people."""
     if isinstance(value, dict):
         return str(
             value.get("label")

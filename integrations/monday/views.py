@@ -12,16 +12,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from integrations.monday import boards
 from integrations.monday import columns as catalogue
 from integrations.monday.forms import BoardMapForm
-from integrations.monday.models import BoardMap
+from integrations.monday.models import BoardMap, ItemDrift
+from integrations.monday.sync import REMOTE_TYPE, show_value
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
 from mlconnector.connections.models import Connection
 from mlconnector.http import AuditContext, ProviderError
+from mlconnector.pipeline.models import RecordLink
 from mlconnector.tenants.models import can_edit
 
 ADMIN_ONLY = "Only an admin of this tenant can change where records go on Monday."
@@ -45,8 +48,45 @@ def maps(request, pk: int):
     rows = [
         {"record_type": t, "label": catalogue.RECORD_LABELS[t], "map": saved.get(t)} for t in catalogue.RECORD_TYPES
     ]
+    drifts = ItemDrift.objects.filter(connection=conn)
+    context = {
+        "conn": conn,
+        "rows": rows,
+        "can_change": can_edit(request.user, conn.tenant),
+        "drifts": list(drifts[:10]),
+        "drift_count": drifts.count(),
+    }
+    return render(request, "monday/maps.html", context)
+
+
+@login_required
+def item(request, pk: int, item_id: str):
+    """One Monday item ml-connector writes: what it last wrote there, and every status a person
+    changed on Monday that a FreshBooks change then overwrote."""
+    conn = _connection(request, pk)
+    link = get_object_or_404(RecordLink, connection=conn, remote_type=REMOTE_TYPE, remote_id=item_id)
+    data = link.data or {}
+    board_map = (
+        BoardMap.objects.filter(connection=conn, record_type=link.source_type).prefetch_related("columns").first()
+    )
+    titles = {c.column_id: c.column_title for c in board_map.columns.all()} if board_map else {}
+    written = [(titles.get(k, k), show_value(v)) for k, v in (data.get("values") or {}).items()]
+    drifts = list(ItemDrift.objects.filter(connection=conn, item_id=item_id).select_related("event"))
+    name = data.get("name") or (drifts[0].item_name if drifts else "") or f"Item {item_id}"
     return render(
-        request, "monday/maps.html", {"conn": conn, "rows": rows, "can_change": can_edit(request.user, conn.tenant)}
+        request,
+        "monday/item.html",
+        {
+            "conn": conn,
+            "link": link,
+            "name": name,
+            "board_name": (board_map.board_name if board_map and board_map.board_id == data.get("board_id") else "")
+            or (drifts[0].board_name if drifts else data.get("board_id", "")),
+            "record_label": catalogue.RECORD_LABELS.get(link.source_type, link.source_type).rstrip("s").lower(),
+            "written": written,
+            "written_at": parse_datetime(data["written_at"]) if data.get("written_at") else None,
+            "drifts": drifts,
+        },
     )
 
 

@@ -36,13 +36,18 @@ class RoutingRuleForm(forms.ModelForm):
         help_text="Comma-separated, e.g. Internal, Travel.",
     )
     channel = forms.ChoiceField(label="Post to channel")
-    currency = forms.CharField(label="Only in currency", required=False, max_length=20)
+    currency = forms.CharField(
+        label="Only in currency",
+        required=False,
+        max_length=20,
+        help_text="Three letters, e.g. USD. Leave empty for any currency.",
+    )
 
     class Meta:
         model = RoutingRule
         fields = ["name", "enabled", "event_types", "comparison", "threshold", "currency", "counterparty"]
         labels = {"name": "Rule name", "currency": "Only in currency", "counterparty": "Only for client or vendor"}
-        help_texts = {"currency": "Three letters, e.g. USD. Leave empty for any currency."}
+        help_texts = {"counterparty": "As named in FreshBooks; capitals do not matter. Leave empty for everyone."}
 
     def __init__(self, *args, channels: list[dict], **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from integrations.slack.client import SlackClient
 from integrations.slack.models import EVENT_CHOICES
-from mlconnector.contract import Integration
+from mlconnector.contract import Integration, Job
 from mlconnector.http import AuditContext
 
 
@@ -20,6 +20,9 @@ class Slack(Integration):
     oauth_module = "integrations.slack.oauth"
     urlconf = "integrations.slack.urls"
     sync_handlers = {"freshbooks": {event: "post" for event, _ in EVENT_CHOICES}}
+    # Posts that wait for their channel are sent once it is usable again; this looks at Slack's
+    # channel list every 10 minutes, and only while some post waits (waiting.py).
+    jobs = {"channels": Job("check_waiting_channels", every=600, label="Channel check for waiting posts")}
 
     def client(self, audit: AuditContext | None = None) -> SlackClient:
         return SlackClient(self.connection, audit=audit)
@@ -39,6 +42,18 @@ class Slack(Integration):
         from integrations.slack.channels import known_channels
 
         return known_channels(self.connection)
+
+    def check_waiting_channels(self, audit: AuditContext | None = None) -> str:
+        from integrations.slack.channels import refresh_channels
+        from integrations.slack.waiting import waiting_count
+
+        waiting = waiting_count(self.connection)
+        if not waiting:
+            return ""  # nothing waits: no call to Slack
+        resumed = refresh_channels(self.connection).resumed
+        if not resumed:
+            return ""  # still waiting; said once already, when each post started waiting
+        return f"{resumed} of {waiting} waiting post{'s' if waiting != 1 else ''} sent again: the channel is usable now"
 
     # --- sending --------------------------------------------------------------------------------
     def post(self, event, delivery, audit):

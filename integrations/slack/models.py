@@ -87,6 +87,9 @@ class SlackPost(TenantOwned):
         FAILED = "failed", "Failed"
         UNCERTAIN = "uncertain", "Maybe posted (check the channel)"
         SKIPPED = "skipped", "No longer routed"
+        # Slack refused it because of the channel (archived, not joined, not found): sent by itself
+        # once the channel is usable again or the rule points elsewhere (waiting.py).
+        WAITING = "waiting", "Waiting for the channel"
 
     connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="slack_posts")
     delivery = models.ForeignKey("pipeline.Delivery", on_delete=models.CASCADE, related_name="slack_posts")
@@ -102,6 +105,8 @@ class SlackPost(TenantOwned):
     attempt = models.PositiveIntegerField(default=0)
     ts = models.CharField("Slack ts", max_length=32, blank=True, default="")
     last_error = models.TextField(blank=True, default="")
+    # Slack's error code for a waiting post (is_archived, not_in_channel, channel_not_found).
+    error_code = models.CharField(max_length=40, blank=True, default="")
     invoice_number = models.CharField(max_length=64, blank=True, default="")
     counterparty = models.CharField(max_length=200, blank=True, default="")
     # The FreshBooks record the message came from, and the message itself (encrypted: client data).
@@ -121,3 +126,7 @@ class SlackPost(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.event_type} → #{self.channel_name or self.channel_id} ({self.status})"
+
+    @property
+    def event_label(self) -> str:
+        return EVENT_LABELS.get(self.event_type, self.event_type)

@@ -90,7 +90,7 @@ def complete_oauth(request, *, tenant, token: dict, reconnect: Connection | None
     from integrations.slack.channels import refresh_channels
 
     try:
-        channels = refresh_channels(conn, actor=actor)
+        channels = refresh_channels(conn, actor=actor).channels
     except ProviderError as exc:
         services.note_error(conn, f"could not list channels: {exc}")
         channels = []

@@ -7,6 +7,10 @@ that died between sending and recording — become UNCERTAIN instead of being se
 checks the channel and presses "Post again" if it is missing. Slack offers no idempotency key, and
 we would rather ask than post twice.
 
+A post Slack refused because of its channel (archived, not joined, not found) WAITS: the delivery
+is parked with `Waiting` (no attempt used) and waiting.py resumes it once the channel is usable
+again or its rule changes. A delivery ends "failed" only when nothing more will happen by itself.
+
 Pacing: chat.postMessage allows about one message per second per channel. Every worker process
 reserves the channel's next free slot in the shared limiter (Redis or the database) and sleeps
 until it; when the queue of reserved slots is longer than SLACK_MAX_PACING_WAIT the delivery is
@@ -23,8 +27,9 @@ from django.utils import timezone
 from integrations.slack import messages
 from integrations.slack.models import SlackPost
 from integrations.slack.routing import Facts, route, rules_for
+from integrations.slack.waiting import CHANNEL_WAITS, waits_for_channel
 from mlconnector.contract import SyncResult
-from mlconnector.http import ProviderError, RateLimited, Rejected
+from mlconnector.http import ProviderError, RateLimited, Rejected, Waiting
 from mlconnector.ratelimit import limiter
 
 P = SlackPost.Status
@@ -61,10 +66,13 @@ def ensure_posts(conn, event, delivery) -> list[SlackPost]:
     routed = route(rules_for(conn.tenant_id, team_id), Facts.of(event))
     existing = {p.channel_id: p for p in SlackPost.objects.filter(delivery=delivery)}
     wanted = {rule.channel_id for rule in routed}
-    stale = [p.pk for ch, p in existing.items() if ch not in wanted and p.status in (P.PENDING, P.FAILED)]
+    stale = [p.pk for ch, p in existing.items() if ch not in wanted and p.status in (P.PENDING, P.FAILED, P.WAITING)]
     if stale:
         SlackPost.objects.filter(pk__in=stale).update(
-            status=P.SKIPPED, last_error="no routing rule sends this event here any more", updated_at=timezone.now()
+            status=P.SKIPPED,
+            last_error="no routing rule sends this event here any more",
+            error_code="",
+            updated_at=timezone.now(),
         )
     new = [
         SlackPost(
@@ -133,6 +141,8 @@ def _post_one(client, team_id: str, post: SlackPost, message: dict) -> None:
             elif exc.retryable or exc.needs_reconnect:
                 _set(post, P.PENDING, str(exc))
                 raise
+            elif waits_for_channel(exc.code):
+                _set(post, P.WAITING, CHANNEL_WAITS[exc.code], error_code=exc.code)
             else:
                 _set(post, P.FAILED, f"{exc}")
             return
@@ -150,12 +160,23 @@ def _set(post: SlackPost, status: str, error: str, **fields) -> None:
 
 
 def _outcome(posts) -> SyncResult:
+    posts = list(posts)
     posted = [p for p in posts if p.status == P.POSTED]
     problems = [p for p in posts if p.status in (P.FAILED, P.UNCERTAIN)]
+    waiting = [p for p in posts if p.status == P.WAITING]
     done = ", ".join(f"#{p.channel_name or p.channel_id}" for p in posted)
+    said = f"posted to {done}. " if done else ""
+    failed = "; ".join(f"#{p.channel_name or p.channel_id}: {p.last_error}" for p in problems)
+    if any(p.status == P.PENDING for p in posts):
+        # Reopened while this attempt ran (its channel came back): run again at once, no attempt used.
+        raise RateLimited(said + "a post was reopened meanwhile; posting it next", code="reopened", retry_after=1.0)
+    if waiting:
+        # Something will still happen by itself: the delivery waits (a failed post shows on the posts page).
+        waits = "; ".join(f"#{p.channel_name or p.channel_id}: {p.last_error}" for p in waiting)
+        also = f" Not posted — {failed}" if problems else ""
+        raise Waiting(f"{said}Waiting for the channel — {waits}.{also}", code=waiting[0].error_code)
     if problems:
-        failed = "; ".join(f"#{p.channel_name or p.channel_id}: {p.last_error}" for p in problems)
-        raise Rejected((f"posted to {done}. " if done else "") + f"Not posted — {failed}", code="slack_post_failed")
+        raise Rejected(said + f"Not posted — {failed}", code="slack_post_failed")
     if not posted:
         return SyncResult(nothing_to_send=True, message="no routing rule sends this event anywhere now")
     remote = ",".join(f"{p.channel_id}:{p.ts}" for p in posted)
@@ -164,7 +185,7 @@ def _outcome(posts) -> SyncResult:
 
 def prepare_replay(delivery, *, resend: bool) -> None:
     """A replay retries failed posts; 'send again' also re-posts what was posted or uncertain."""
-    statuses = [P.FAILED, P.SKIPPED] + ([P.POSTED, P.UNCERTAIN] if resend else [])
+    statuses = [P.FAILED, P.SKIPPED, P.WAITING] + ([P.POSTED, P.UNCERTAIN] if resend else [])
     SlackPost.objects.filter(delivery=delivery, status__in=statuses).update(
-        status=P.PENDING, last_error="", updated_at=timezone.now()
+        status=P.PENDING, last_error="", error_code="", updated_at=timezone.now()
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from integrations.slack import messages
-from integrations.slack.models import RoutingRule
+from integrations.slack.models import EVENT_LABELS, RoutingRule
 from integrations.slack.routing import Facts, matches
 from mlconnector.webhooks.models import InboundEvent
 
@@ -21,6 +21,10 @@ class PreviewRow:
     @property
     def parts(self) -> dict:
         return messages.plain_parts(self.message)
+
+    @property
+    def event_label(self) -> str:
+        return EVENT_LABELS.get(self.event.event_type, self.event.event_type)
 
 
 def recent_events(tenant_id: int):

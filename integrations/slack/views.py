@@ -17,6 +17,7 @@ from integrations.slack.forms import RoutingRuleForm
 from integrations.slack.models import SlackPost
 from integrations.slack.preview import preview_rule
 from integrations.slack.routing import RoutingRule
+from integrations.slack.waiting import deliveries_waiting_on, resume_rerouted, waiting_by_channel
 from mlconnector.http import ProviderError
 from mlconnector.pipeline.replay import replay_deliveries
 from mlconnector.tenants.models import can_edit
@@ -39,15 +40,29 @@ def _rules(request):
     return RoutingRule.objects.for_user(request.user).filter(tenant=_tenant(request))
 
 
+def _posts(request):
+    return SlackPost.objects.for_user(request.user).filter(tenant=_tenant(request))
+
+
 def _context(request, **extra):
     tenant = _tenant(request)
     conn = slack_connection_for(tenant)
-    return {"slack": conn, "editable": can_edit(request.user, tenant), "tenant": tenant, **extra}
+    waiting = _posts(request).filter(status=SlackPost.Status.WAITING).count()
+    return {
+        "slack": conn,
+        "editable": can_edit(request.user, tenant),
+        "tenant": tenant,
+        "waiting_posts": waiting,
+        **extra,
+    }
 
 
 @login_required
 def rules(request):
-    return render(request, "slack/rules.html", _context(request, rules=list(_rules(request))))
+    context = _context(request, rules=list(_rules(request)))
+    if context["waiting_posts"]:
+        context["waiting_channels"] = waiting_by_channel(_posts(request))
+    return render(request, "slack/rules.html", context)
 
 
 @login_required
@@ -69,8 +84,10 @@ def rule_edit(request, pk: int | None = None):
                     candidate.team_id = (conn.config or {}).get("team_id", "") if conn else ""
                     last = _rules(request).aggregate(m=Max("position"))["m"]
                     candidate.position = 0 if last is None else last + 1
+                waiting = deliveries_waiting_on([candidate.pk]) if candidate.pk else set()
                 candidate.save()
                 messages.success(request, f"Rule “{candidate.name}” saved: {candidate.describe()}.")
+                _reroute(request, waiting, f"the rule “{candidate.name}” changed")
                 return redirect("slack-rules")
     status = 400 if request.method == "POST" and form.errors else 200
     return render(request, "slack/rule_form.html", {**ctx, "form": form, "preview": preview}, status=status)
@@ -88,17 +105,31 @@ def rule_action(request, pk: int):
     _require_admin(request)
     rule = get_object_or_404(_rules(request), pk=pk)
     action = request.POST.get("action")
+    waiting = deliveries_waiting_on([rule.pk])
     if action == "delete":
         rule.delete()
         messages.success(request, f"Rule deleted: {rule.name}.")
+        _reroute(request, waiting, f"the rule “{rule.name}” was deleted")
     elif action in ("enable", "disable"):
         RoutingRule.objects.filter(pk=rule.pk).update(enabled=action == "enable")
         messages.success(request, f"Rule {'enabled' if action == 'enable' else 'disabled'}: {rule.name}.")
+        _reroute(request, waiting, f"the rule “{rule.name}” was {action}d")
     elif action in ("up", "down"):
         _move(request, rule, -1 if action == "up" else 1)
     else:
         messages.error(request, "Unknown action.")
     return redirect("slack-rules")
+
+
+def _reroute(request, waiting: set[int], reason: str) -> None:
+    """Posts this rule routed were waiting for their channel: route those events again."""
+    resumed = resume_rerouted(waiting, reason)
+    if resumed:
+        messages.info(
+            request,
+            f"{resumed} event{'s' if resumed != 1 else ''} waiting for a channel "
+            f"{'were' if resumed != 1 else 'was'} routed again with this change.",
+        )
 
 
 def _move(request, rule: RoutingRule, step: int) -> None:
@@ -124,16 +155,20 @@ def channels_refresh(request):
         messages.error(request, "Connect Slack first; then its channels can be listed.")
         return redirect("home")
     try:
-        channels = refresh_channels(conn, actor=request.user)
+        refreshed = refresh_channels(conn, actor=request.user)
     except ProviderError as exc:
         messages.error(request, f"Could not list Slack channels: {exc}")
     else:
-        messages.success(request, f"{len(channels)} channels listed from {conn.name}.")
+        messages.success(request, f"{len(refreshed.channels)} channels listed from {conn.name}.")
+        if refreshed.resumed:
+            n = refreshed.resumed
+            these = f"{n} posts that waited for a channel are" if n != 1 else "1 post that waited for a channel is"
+            messages.info(request, f"{these} being sent now.")
     return redirect(request.POST.get("next") or "slack-rules")
 
 
 def _filtered_posts(request):
-    posts = SlackPost.objects.for_user(request.user).filter(tenant=_tenant(request)).select_related("event")
+    posts = _posts(request).select_related("event")
     status = request.GET.get("status", "")
     if status:
         posts = posts.filter(status=status)
@@ -197,14 +232,16 @@ def post_replay(request, pk: int):
     """Post this one message again (a failed one, or an uncertain one a person checked is missing)."""
     _require_admin(request)
     post = get_object_or_404(SlackPost.objects.for_user(request.user).filter(tenant=_tenant(request)), pk=pk)
-    if post.status not in (SlackPost.Status.FAILED, SlackPost.Status.UNCERTAIN):
+    if post.status not in (SlackPost.Status.FAILED, SlackPost.Status.UNCERTAIN, SlackPost.Status.WAITING):
         messages.error(
-            request, f"This post is {post.get_status_display().lower()}; only failed or uncertain posts are sent again."
+            request,
+            f"This post is {post.get_status_display().lower()}; "
+            "only failed, uncertain or waiting posts are sent again.",
         )
         return redirect("slack-posts")
     from mlconnector.pipeline.models import Delivery
 
-    SlackPost.objects.filter(pk=post.pk).update(status=SlackPost.Status.PENDING, last_error="")
+    SlackPost.objects.filter(pk=post.pk).update(status=SlackPost.Status.PENDING, last_error="", error_code="")
     result = replay_deliveries(Delivery.objects.filter(pk=post.delivery_id), actor=request.user, prepare=False)
     if not result.queued:
         messages.error(request, "That post's delivery is running right now; try again in a moment.")

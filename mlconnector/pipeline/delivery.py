@@ -21,7 +21,7 @@ from mlconnector.audit.recording import record
 from mlconnector.connections.models import Connection
 from mlconnector.connections.services import mark_needs_reconnect, note_error, note_success
 from mlconnector.contract import SyncResult, UnknownProvider, registry
-from mlconnector.http import AuditContext, ProviderError, Rejected, Unavailable
+from mlconnector.http import AuditContext, ProviderError, Rejected, Unavailable, Waiting
 from mlconnector.pipeline.models import Delivery, TargetVersion
 from mlconnector.pipeline.work import DELIVERIES
 
@@ -97,6 +97,8 @@ def _apply(delivery: Delivery, result: SyncResult | Exception, *, batch: int) ->
     if isinstance(result, SyncResult):
         return _succeed(delivery, result, batch)
     exc = result if isinstance(result, ProviderError) else Unavailable(f"internal error: {result!r}")
+    if isinstance(exc, Waiting):
+        return _wait(delivery, str(exc))
     if exc.needs_reconnect:
         # The client marks the connection; make sure, or the parked delivery would never resume.
         conn = delivery.connection

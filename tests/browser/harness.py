@@ -60,6 +60,16 @@ def run_pipeline(rounds: int = 10) -> None:
             return
 
 
+def run_job_now(provider: str, job: str) -> None:
+    """Make a connection's periodic job due now, as if its interval had passed (then `run_pipeline()`)."""
+    from django.utils import timezone
+
+    from mlconnector.pipeline.models import ConnectionJob
+
+    due = ConnectionJob.objects.filter(connection__provider=provider, name=job)
+    assert due.update(next_attempt_at=timezone.now()), f"no {job!r} job for {provider}"
+
+
 def revoke_token(provider: str, match: str = "") -> None:
     """Make the provider's sandbox revoke the account's tokens at its next API call matching `match`
     (e.g. revoke_token("slack", "chat.postMessage")); the connection then goes to "needs reconnect"."""
@@ -187,6 +197,17 @@ def create_freshbooks_invoice(page: Page, amount: str = "6000.00", client: str =
     found = re.search(r"Invoice (\S+) for", message)
     assert found, message
     return found[1]
+
+
+def record_freshbooks_payment(page: Page, invoice: str, amount: str) -> None:
+    """Record a payment against an invoice on the sandbox FreshBooks console (its webhooks go at once)."""
+    page.goto("/sandbox/freshbooks/")
+    form = page.locator("form", has=page.get_by_role("button", name="Record a payment"))
+    choice = form.get_by_label("Invoice").locator("option", has_text=f"{invoice} ·").get_attribute("value")
+    form.get_by_label("Invoice").select_option(choice)
+    form.get_by_label("Amount").fill(amount)
+    form.get_by_role("button", name="Record a payment").click()
+    expect(page.locator(".messages")).to_contain_text("Payment of")
 
 
 def freshbooks_invoice(number: str) -> dict:

@@ -1,6 +1,8 @@
 """The Monday.com journey in a real browser: connect with monday's consent page, map a board's columns
 in the editor, see a FreshBooks invoice become an item on the sandbox board; then break the map on
 the board (delete the Amount column), read the failure that names the column, fix the map and replay.
+And drift: a person sets the item's status to Stuck on Monday, the invoice is paid in FreshBooks, and
+the audit trail and the item's page say what Monday showed before it became Paid.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from integrations.freshbooks.sandbox.state import today as freshbooks_today
 from integrations.monday import sandbox as monday_sandbox
-from integrations.monday.models import BoardMap
+from integrations.monday.models import BoardMap, ItemDrift
 from mlconnector.connections.models import Connection
 from mlconnector.pipeline.models import Delivery
 from tests.browser.harness import (
@@ -25,6 +27,7 @@ from tests.browser.harness import (
     login,
     open_event,
     provider_card,
+    record_freshbooks_payment,
     run_pipeline,
     screenshot,
     seed_sandbox,
@@ -71,30 +74,47 @@ def cell(page: Page, item: Locator, column: str) -> Locator:
     return item.locator("td").nth(titles.index(column))
 
 
+def selected(page: Page, label: str) -> str:
+    """The text of the option chosen in the editor's drop-down for this field or status."""
+    return page.get_by_label(label, exact=True).locator("option:checked").inner_text()
+
+
 def map_invoices(page: Page) -> None:
-    """The column-map editor, as an admin uses it: board → group → a column per field → status labels."""
+    """The column-map editor, as an admin uses it: board → group → check what was matched by name →
+    the odd one out by hand → save."""
     record_row(page, "Invoices").get_by_role("link", name="Choose a board").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Invoices on Monday.com")
     page.get_by_label("Board").select_option(label=BOARD)
     page.get_by_role("button", name="Show its columns").click()
     expect(page.get_by_role("heading", name=f"Board “{BOARD}”")).to_be_visible()
     page.get_by_label("Group", exact=True).select_option(label="This month")
+    # Columns and labels whose names match are already chosen, and say so.
+    expect(page.get_by_role("note").filter(has_text="made for you because the names match")).to_contain_text(
+        "14 choices"
+    )
+    for field, column in (
+        ("Client name", "“Client” (text)"),
+        ("Invoice number", "“Invoice number” (text)"),
+        ("Amount", "“Amount” (numbers)"),
+        ("Due date", "“Due date” (date)"),
+        ("Status", "“Status” (status)"),
+        ("Link to FreshBooks", "“FreshBooks link” (link)"),
+    ):
+        assert selected(page, field) == column, field
+    for freshbooks, label in (("Draft", "Draft"), ("Sent", "Sent"), ("Partly paid", "Partial"), ("Paid", "Paid")):
+        assert selected(page, f"FreshBooks “{freshbooks}”") == label
+    assert selected(page, "Outstanding") == "— not on the board —"  # no column of that name
     # Only compatible columns are offered: a date column is not offered for the amount.
     amount = page.get_by_label("Amount", exact=True)
     expect(amount.locator("option", has_text="“Amount” (numbers)")).to_have_count(1)
     expect(amount.locator("option", has_text="(date)")).to_have_count(0)
-    page.get_by_label("Client name", exact=True).select_option(label="“Client” (text)")
-    page.get_by_label("Invoice number", exact=True).select_option(label="“Invoice number” (text)")
-    amount.select_option(label="“Amount” (numbers)")
-    page.get_by_label("Due date", exact=True).select_option(label="“Due date” (date)")
-    page.get_by_label("Status", exact=True).select_option(label="“Status” (status)")
-    for freshbooks, label in (("Draft", "Draft"), ("Sent", "Sent"), ("Partly paid", "Partial"), ("Paid", "Paid")):
-        page.get_by_label(f"FreshBooks “{freshbooks}”").select_option(label)
+    # The person corrects what the names could not say: no client email on this board's items.
+    page.get_by_label("Client email", exact=True).select_option(label="— not on the board —")
     screenshot(page, "monday-map-editor")
     page.get_by_role("button", name="Save map").click()
     expect(page.locator(".messages")).to_contain_text(f"Saved: invoices go to the board “{BOARD}”.")
     expect(record_row(page, "Invoices")).to_contain_text(f"{BOARD} · This month")
-    expect(record_row(page, "Invoices")).to_contain_text("5 columns")
+    expect(record_row(page, "Invoices")).to_contain_text("7 columns")
 
 
 def test_an_invoice_becomes_an_item_and_a_broken_map_is_named_fixed_and_replayed(
@@ -172,6 +192,58 @@ def test_an_invoice_becomes_an_item_and_a_broken_map_is_named_fixed_and_replayed
     assert Decimal(cell(page, item, "Notes").inner_text()) == Decimal("250")
     expect(board_item(page, number)).to_have_count(1)  # the first item is still there, once
     assert Delivery.objects.filter(connection=conn).exclude(status="succeeded").count() == 0
+
+
+def test_a_status_a_person_changed_on_monday_is_named_in_the_audit_trail_and_on_the_items_page(
+    page: Page, monday_live, admin_a, tenant_a
+):
+    login(page, "alice")
+    connect_via_oauth(page, "freshbooks", "FreshBooks")
+    connect_via_oauth(page, "monday", "Monday.com")
+    conn = Connection.objects.get(provider="monday")
+    map_invoices(page)
+    number = create_freshbooks_invoice(page, amount="6000.00")
+    run_pipeline()
+    open_board(page)
+    item = board_item(page, number)
+    expect(cell(page, item, "Status")).to_have_text("Sent")
+
+    # Someone on the team marks it Stuck on Monday, by hand.
+    name = f"Invoice {number} · Northwind Traders"
+    page.get_by_label("Item", exact=True).select_option(label=name)
+    page.get_by_label("Status", exact=True).select_option("Stuck")
+    page.get_by_role("button", name="Set status").click()
+    expect(page.locator(".messages")).to_contain_text("set to “Stuck” by hand")
+    expect(cell(page, board_item(page, number), "Status")).to_have_text("Stuck")
+
+    # The invoice is paid in FreshBooks: Monday gets Paid, and what the person had set is not lost.
+    record_freshbooks_payment(page, number, "6000.00")
+    run_pipeline()
+    open_board(page)
+    expect(cell(page, board_item(page, number), "Status")).to_have_text("Paid")
+
+    page.goto(f"/monday/{conn.pk}/maps/")
+    changed = page.locator("section", has=page.get_by_role("heading", name=re.compile("Changed on Monday")))
+    expect(changed).to_contain_text("Status: Monday showed “Stuck”, set by a person; now “Paid” from FreshBooks")
+    changed.get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    drift = page.locator("table.drifts tbody tr")
+    expect(drift).to_have_count(1)
+    expect(drift.locator("td").nth(2)).to_contain_text("Stuck")
+    expect(drift.locator("td").nth(3)).to_have_text("Sent")
+    expect(drift.locator("td").nth(4)).to_have_text("Paid")
+    written = page.locator("section", has=page.get_by_role("heading", name="What ml-connector last wrote"))
+    expect(written).to_contain_text("Paid")
+    screenshot(page, "monday-item-drift")
+
+    # The event that overwrote it has the audit row, in words.
+    drift.get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    expect(page.locator("ol.timeline")).to_contain_text(
+        f"({name}): Monday showed “Stuck”, set by a person; now “Paid” from FreshBooks "
+        "(ml-connector last wrote “Sent”)."
+    )
+    assert ItemDrift.objects.count() == 1  # the invoice.update that followed the payment found Paid: no second one
 
 
 def test_a_personal_api_token_from_the_sandbox_connects_monday(page: Page, monday_live, admin_a):

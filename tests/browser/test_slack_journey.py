@@ -1,6 +1,7 @@
 """The Slack journey in a real browser: FreshBooks invoices routed to a Slack channel by a rule the
 admin writes in the rule editor, seen on the sandbox Slack channel page; a revoked token parks the
-message, the home page says what waits, and reconnecting sends it exactly once.
+message, the home page says what waits, and reconnecting sends it exactly once. An archived channel
+holds its post, which goes out by itself once the channel is unarchived — once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tests.browser.harness import (
     open_event,
     provider_card,
     reconnect,
+    run_job_now,
     run_pipeline,
     screenshot,
     seed_sandbox,
@@ -90,7 +92,9 @@ def test_an_invoice_over_5000_reaches_exec_alerts_and_a_revoked_token_sends_it_o
 
     message = connect_via_oauth(page, "slack", "Slack")
     assert re.search(r"Slack connected: .+ \(\d+ channels available\)", message), message
-    expect(page.locator(".subnav")).to_contain_text("Workspace:")
+    tabs = page.get_by_role("navigation", name="Slack pages")
+    expect(tabs.get_by_role("link", name="Routing rules")).to_have_attribute("aria-current", "page")
+    expect(page.locator(".tabs .workspace")).to_contain_text("Workspace Sandbox Workspace")
     go_home(page)
     expect_state(page, "slack", "connected")
 
@@ -166,6 +170,61 @@ def test_an_invoice_over_5000_reaches_exec_alerts_and_a_revoked_token_sends_it_o
     page.goto("/audit/")
     expect(page.locator("table.events")).to_contain_text(f"#{second}")
     screenshot(page, "audit-log")
+
+
+def test_a_post_to_an_archived_channel_waits_and_goes_out_by_itself_once_it_is_unarchived(
+    page: Page, slack_live, admin_a, tenant_a
+):
+    login(page, "alice")
+    connect_via_oauth(page, "freshbooks", "FreshBooks")
+    connect_via_oauth(page, "slack", "Slack")
+    add_rule_over_5000_to_exec_alerts(page)
+
+    # Someone archives #exec-alerts in Slack; an invoice over 5,000 arrives.
+    page.goto("/sandbox/slack/")
+    page.get_by_role("button", name="Archive exec-alerts").click()
+    expect(page.locator(".messages")).to_contain_text("archived")
+    number = create_freshbooks_invoice(page, amount="8000.00")
+    run_pipeline()
+
+    # ml-connector says what waits, and for what; nobody has to replay anything.
+    page.goto("/slack/posts/")
+    tabs = page.get_by_role("navigation", name="Slack pages")
+    expect(tabs.get_by_role("link", name="Posts")).to_contain_text("1 waiting")
+    row = page.locator("table.posts tbody tr", has_text=number)
+    expect(row.locator(".badge")).to_have_text("Waiting for the channel")
+    expect(row).to_contain_text("The channel is archived; it is posted by itself once the channel is unarchived")
+    screenshot(page, "slack-posts-waiting")
+    page.goto("/slack/rules/")
+    expect(page.get_by_role("status")).to_contain_text("1 post waits for its channel.")
+    expect(page.get_by_role("status")).to_contain_text("#exec-alerts: archived (1 post)")
+    assert "1 invoice waiting" in health_text(page, "slack")
+    expect_state(page, "slack", "connected")  # the token is fine: nothing to reconnect
+    open_channel(page, "exec-alerts")
+    expect(channel_messages(page, number)).to_have_count(0)
+
+    # Someone unarchives it in Slack. Nobody touches ml-connector: its channel check runs (every 10
+    # minutes; made due here) and the post goes out.
+    page.get_by_role("button", name="Unarchive").click()
+    expect(page.locator(".messages")).to_contain_text("unarchived")
+    run_job_now("slack", "channels")
+    run_pipeline()
+    open_channel(page, "exec-alerts")
+    expect(channel_messages(page, number)).to_have_count(1)
+    expect(channel_messages(page, number)).to_contain_text("8,000.00 USD")
+    page.goto("/slack/posts/")
+    expect(page.locator("table.posts tbody tr", has_text=number).locator(".badge")).to_have_text("Posted")
+    expect(tabs.get_by_role("link", name="Posts")).not_to_contain_text("waiting")
+
+    open_event(page, number)
+    deliveries = page.locator("section", has=page.get_by_role("heading", name="Deliveries"))
+    expect(deliveries.locator("tr", has_text="Slack")).to_contain_text("Delivered")
+    expect(page.locator("ol.timeline")).to_contain_text("#exec-alerts can be posted to again")
+
+    # Once more through the worker, and another check: nothing is posted twice.
+    run_job_now("slack", "channels")
+    run_pipeline()
+    assert [f"({number})" in m["text"] for m in slack_sandbox.messages("exec-alerts")] == [True]
 
 
 def test_declining_slack_consent_says_so_and_connects_nothing(page: Page, slack_live, admin_a):

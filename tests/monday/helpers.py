@@ -56,3 +56,41 @@ def payment_map_form(**overrides) -> dict:
 
 def save_map(client: Client, conn: Connection, record_type: str, form: dict):
     return client.post(reverse("monday-map-edit", args=[conn.pk, record_type]), form)
+
+
+BILLS = "Bills & expenses"
+
+
+def bill_map_form(**overrides) -> dict:
+    """Bills on the "Bills & expenses" board, in its Bills group."""
+    ids = sandbox.board(BILLS)["column_ids"]
+    form = {
+        "board": sandbox.board(BILLS)["id"],
+        "group": "topics",
+        "col_vendor": ids.get("Vendor"),
+        "col_invoice_number": ids.get("Bill number"),
+        "col_amount": ids.get("Amount"),
+        "col_issue_date": ids.get("Date"),
+        "col_due_date": ids.get("Due date"),
+        "col_status": ids.get("Status"),
+        "label_unpaid": "Unpaid",
+        "label_partial": "Partial",
+        "label_paid": "Paid",
+        "label_overdue": "Overdue",
+    }
+    form.update(overrides)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+def expense_map_form(**overrides) -> dict:
+    """Expenses on the same board, in its Expenses group."""
+    ids = sandbox.board(BILLS)["column_ids"]
+    form = {
+        "board": sandbox.board(BILLS)["id"],
+        "group": "group_mks6exp0",
+        "col_vendor": ids.get("Vendor"),
+        "col_amount": ids.get("Amount"),
+        "col_issue_date": ids.get("Date"),
+    }
+    form.update(overrides)
+    return {k: v for k, v in form.items() if v is not None}

@@ -7,8 +7,9 @@ from django.urls import reverse
 
 from integrations.monday import sandbox
 from integrations.monday.models import BoardMap
+from mlconnector.audit.models import AuditRecord
 from tests.conftest import client_for
-from tests.monday.helpers import INVOICES, connect_monday, invoice_map_form, save_map
+from tests.monday.helpers import INVOICES, PAYMENTS, connect_monday, invoice_map_form, save_map
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +58,7 @@ def test_a_valid_map_is_saved_with_its_columns_and_labels(as_admin_a, monday):
         (
             {"label_paid": "Done"},
             "“Done” is not a label of the column “Status”. "
-            "Its labels are: Draft, Sent, Viewed, Partial, Paid, Overdue.",
+            "Its labels are: Draft, Sent, Viewed, Partial, Paid, Overdue, Stuck.",
         ),
         ({"label_paid": ""}, "Choose the label for paid invoices: recording a payment sets it."),
         ({"group": "nope"}, "That group is not on the board “Invoices”; choose one of its groups."),
@@ -116,3 +117,96 @@ def test_the_overview_lists_every_record_type(as_admin_a, monday):
     for label in ("Invoices", "Payments", "Bills", "Expenses"):
         assert label in page
     assert "Not written to Monday" in page
+
+
+def board_list_calls() -> int:
+    return AuditRecord.objects.filter(kind="http", provider="monday", message="Boards").count()
+
+
+def test_the_board_picker_pages_past_200_boards(as_admin_a, monday):
+    added = sandbox.add_boards(230)  # with the three seeded ones: 233 boards, two pages of 200
+    before = board_list_calls()
+    page = as_admin_a.get(reverse("monday-map-edit", args=[monday.pk, "invoice"]))
+    choices = page.context["board_choices"]
+    assert len(choices) == 233 and board_list_calls() == before + 2
+    ids = [board_id for board_id, _ in choices]
+    assert added[-1] in ids and sandbox.board(INVOICES)["id"] in ids
+    names = [name for _, name in choices]
+    assert names == sorted(names, key=str.casefold)  # by name, so a long list can be scanned
+    # The 230th board can be chosen and its columns shown.
+    chosen = as_admin_a.get(reverse("monday-map-edit", args=[monday.pk, "invoice"]) + f"?board={added[-1]}")
+    assert chosen.context["board"].name == "Board 230"
+
+
+def initial_of(form) -> dict[str, str]:
+    return {name: field.initial for name, field in form.fields.items() if field.initial and name != "group"}
+
+
+def test_a_new_map_preselects_the_columns_and_labels_whose_names_match(as_admin_a, monday):
+    board = sandbox.board(INVOICES)
+    ids = board["column_ids"]
+    page = as_admin_a.get(reverse("monday-map-edit", args=[monday.pk, "invoice"]) + f"?board={board['id']}")
+    chosen = initial_of(page.context["form"])
+    assert chosen == {
+        "col_client_name": ids["Client"],
+        "col_invoice_number": ids["Invoice number"],
+        "col_amount": ids["Amount"],
+        "col_due_date": ids["Due date"],
+        "col_issue_date": ids["Issue date"],
+        "col_status": ids["Status"],
+        "col_client_email": ids["Client email"],
+        "col_link": ids["FreshBooks link"],
+        "label_draft": "Draft",
+        "label_sent": "Sent",
+        "label_viewed": "Viewed",
+        "label_partial": "Partial",  # FreshBooks says "partly paid"; the board says "Partial"
+        "label_paid": "Paid",
+        "label_overdue": "Overdue",
+    }
+    html = page.content.decode()
+    assert "14 choices below were made for you because the names match" in html
+    assert html.count('<span class="matched">matched by name</span>') == 14
+
+
+def test_a_saved_map_is_shown_as_saved_not_as_suggested(as_admin_a, monday):
+    save_map(as_admin_a, monday, "invoice", invoice_map_form())  # five columns, four labels
+    page = as_admin_a.get(reverse("monday-map-edit", args=[monday.pk, "invoice"]))
+    chosen = initial_of(page.context["form"])
+    assert "col_link" not in chosen and "label_viewed" not in chosen and len(chosen) == 9
+    assert "made for you" not in page.content.decode()
+
+
+def test_payments_match_their_own_board_by_name(as_admin_a, monday):
+    board = sandbox.board(PAYMENTS)
+    ids = board["column_ids"]
+    page = as_admin_a.get(reverse("monday-map-edit", args=[monday.pk, "payment"]) + f"?board={board['id']}")
+    assert initial_of(page.context["form"]) == {
+        "col_client_name": ids["Client"],
+        "col_invoice_number": ids["Invoice number"],
+        "col_amount": ids["Amount"],
+        "col_payment_date": ids["Payment date"],
+        "col_payment_method": ids["Method"],
+    }
+
+
+def test_suggestions_respect_types_take_each_column_once_and_prefer_a_fields_own_name():
+    from integrations.monday.boards import Column
+    from integrations.monday.columns import suggest_columns, suggest_labels
+
+    columns = [
+        Column("c1", "Customer", "text"),
+        Column("c2", "TOTAL", "numbers"),
+        Column("c3", "Due date", "text"),  # a text column can hold a date
+        Column("c4", "Date", "date"),  # another name of both the issue and the payment date
+        Column("c5", "Status", "dropdown"),  # not a type the status can go to
+        Column("c6", "Invoice #", "text"),
+        Column("c7", "Amount", "numbers"),
+    ]
+    assert suggest_columns("invoice", columns) == {
+        "client_name": "c1",
+        "amount": "c7",  # its own name wins over "Total", an alias
+        "due_date": "c3",
+        "issue_date": "c4",
+        "invoice_number": "c6",
+    }
+    assert suggest_labels("bill", ["Done", "Stuck", "Past due", "open"]) == {"overdue": "Past due", "unpaid": "open"}

@@ -13,7 +13,7 @@ from tests.monday.helpers import connect_monday, invoice_map_form, save_map
 
 pytestmark = pytest.mark.django_db
 
-COVERED_VIEWS = {"connection-token", "monday-maps", "monday-map-edit", "monday-map-delete"}
+COVERED_VIEWS = {"connection-token", "monday-maps", "monday-map-edit", "monday-map-delete", "monday-item"}
 
 
 @pytest.fixture
@@ -31,6 +31,24 @@ def test_pages_are_readable_in_the_tenant_only(monday, personas, name):
     url = reverse(name, args=args)
     assert client_for(personas["admin_a"]).get(url).status_code == 200
     assert client_for(personas["viewer_a"]).get(url).status_code == 200
+    assert client_for(personas["admin_b"]).get(url).status_code == 404
+
+
+def test_an_items_page_is_readable_in_the_tenant_only(monday, personas):
+    from mlconnector.pipeline.models import RecordLink
+
+    RecordLink.objects.create(
+        tenant=monday.tenant,
+        connection=monday,
+        source_type="invoice",
+        source_id="4001",
+        remote_type="monday_item",
+        remote_id="9100000001",
+        data={"board_id": sandbox.board("Invoices")["id"], "values": {}, "name": "Invoice 0000042"},
+    )
+    url = reverse("monday-item", args=[monday.pk, "9100000001"])
+    assert client_for(personas["admin_a"]).get(url).status_code == 200
+    assert b"Invoice 0000042" in client_for(personas["viewer_a"]).get(url).content
     assert client_for(personas["admin_b"]).get(url).status_code == 404
 
 

@@ -120,3 +120,24 @@ def test_console_budget_window_and_fault_controls(client, token):
         client.post("/sandbox/monday/console/inject/", {"fault": fault})
         assert call(client, token, "{ me { id } }").status_code == status
     assert call(client, token, "{ me { id } }").status_code == 200
+
+
+def test_a_person_can_set_a_status_by_hand_on_the_board_page(db):
+    from django.test import Client
+    from django.urls import reverse
+
+    from integrations.monday import sandbox
+
+    sandbox.reset()
+    board = sandbox.board("Invoices")
+    item_id = sandbox.add_item("Invoices", "Invoice 1", {board["column_ids"]["Status"]: {"label": "Sent"}})
+    client = Client()
+    page = client.get(reverse("sandbox-monday-board", args=[board["id"]])).content.decode()
+    assert "Change a status by hand" in page and '<option value="Stuck">Stuck</option>' in page
+    url = reverse("sandbox-monday-status", args=[board["id"]])
+    response = client.post(url, {"item": item_id, "column": "status", "label": "Stuck"}, follow=True)
+    assert "set to “Stuck” by hand" in response.content.decode()
+    assert sandbox.items("Invoices")[0]["by_title"]["Status"]["text"] == "Stuck"
+    refused = client.post(url, {"item": item_id, "column": "status", "label": "Nope"}, follow=True)
+    assert "label does not exist in column" in refused.content.decode()
+    assert sandbox.items("Invoices")[0]["by_title"]["Status"]["text"] == "Stuck"

@@ -69,12 +69,42 @@ def test_the_arguments_we_send_satisfy_slacks_chat_post_message_spec(tenant_a):
 
 def test_an_invoice_message_names_amount_client_number_status_and_due_date():
     built = messages.build(event())
-    assert built["text"] == "New invoice: 6,000.00 USD — Northwind Traders (INV-0042)"
-    fields = dict(messages.plain_parts(built)["fields"])
-    assert fields["Amount"] == "6,000.00 USD" and fields["Client"] == "Northwind Traders"
-    assert fields["Invoice"] == "INV-0042" and fields["Status"] == "Sent" and fields["Due"] == "2026-12-21"
+    assert built["text"] == "Invoice created: 6,000.00 USD — Northwind Traders (INV-0042)"
+    parts = messages.plain_parts(built)
+    assert parts["header"] == "Invoice created"  # the event in words, as the rules name it
+    assert parts["summary"] == "6,000.00 USD · Northwind Traders · invoice INV-0042"
+    assert dict(parts["fields"]) == {"Status": "Sent", "Due": "2026-12-21"}
     context = built["blocks"][-1]["elements"][0]["text"]
     assert "|Open in FreshBooks>" in context and "/#/invoice/77" in context
+
+
+def test_each_fact_is_said_once_in_the_blocks():
+    built = messages.build(event())
+    shown = json.dumps(built["blocks"])
+    for fact in ("6,000.00 USD", "Northwind Traders", "INV-0042", "Sent", "2026-12-21"):
+        assert shown.count(fact) == 1, fact
+
+
+@pytest.mark.parametrize(
+    ("event_type", "title"),
+    [
+        ("invoice.create", "Invoice created"),
+        ("invoice.update", "Invoice updated"),
+        ("payment.create", "Payment received"),
+        ("bill.create", "Bill posted"),
+        ("bill.update", "Bill updated"),
+        ("expense.create", "Expense created"),
+        ("expense.update", "Expense updated"),
+    ],
+)
+def test_the_header_is_the_event_in_the_rules_words(event_type, title):
+    assert messages.plain_parts(messages.build(event(event_type)))["header"] == title
+
+
+def test_a_partly_paid_invoice_says_what_is_outstanding():
+    record = {"v3_status": "partial", "amount": {"amount": "6000.00"}, "outstanding": {"amount": "2000.00"}}
+    fields = dict(messages.plain_parts(messages.build(event("invoice.update", payload=record)))["fields"])
+    assert fields["Status"] == "Partly paid" and fields["Outstanding"] == "2,000.00 USD"
 
 
 def test_user_data_is_escaped_for_mrkdwn():
@@ -88,26 +118,55 @@ def test_user_data_is_escaped_for_mrkdwn():
 
 def test_long_names_stay_within_block_kit_limits():
     built = messages.build(event(counterparty="X" * 5000))
-    assert len(built["blocks"][0]["text"]["text"]) <= 150
+    assert len(built["blocks"][0]["text"]["text"]) <= 150 and len(built["blocks"][1]["text"]["text"]) <= 3000
     assert all(len(f["text"]) <= 2000 for f in built["blocks"][1]["fields"])
     assert len(built["blocks"][1]["fields"]) <= 10
 
 
-def test_payment_bill_and_expense_messages_carry_their_own_details():
+def test_payment_bill_and_expense_messages_carry_their_own_details_and_a_status():
+    invoice = {"v3_status": "paid", "outstanding": {"amount": "0.00", "code": "USD"}}
     payment = messages.build(
-        event("payment.create", payload={"type": "Credit Card", "date": "2026-11-20", "invoiceid": 77})
+        event(
+            "payment.create",
+            payload={"type": "Credit Card", "date": "2026-11-20", "invoiceid": 77, "invoice": invoice},
+        )
     )
-    assert dict(messages.plain_parts(payment)["fields"])["Method"] == "Credit Card"
+    parts = messages.plain_parts(payment)
+    assert dict(parts["fields"]) == {"Status": "Invoice paid in full", "Date": "2026-11-20", "Method": "Credit Card"}
+    assert parts["summary"] == "6,000.00 USD · Northwind Traders · invoice INV-0042"
+    partly = {"v3_status": "partial", "outstanding": {"amount": "1500.00", "code": "USD"}}
+    fields = dict(messages.plain_parts(messages.build(event("payment.create", payload={"invoice": partly})))["fields"])
+    assert fields["Status"] == "Invoice partly paid" and fields["Outstanding"] == "1,500.00 USD"
+
     bill = messages.build(
-        event("bill.create", counterparty="Initech", payload={"status": "unpaid", "due_date": "2026-12-01"})
+        event(
+            "bill.create",
+            counterparty="Initech",
+            invoice_number="B-7",
+            payload={"status": "unpaid", "due_date": "2026-12-01"},
+        )
     )
-    assert dict(messages.plain_parts(bill)["fields"])["Vendor"] == "Initech"
+    parts = messages.plain_parts(bill)
+    assert parts["summary"] == "6,000.00 USD · Initech · bill B-7"
+    assert dict(parts["fields"]) == {"Status": "Unpaid", "Due": "2026-12-01"}
+
     expense = messages.build(
-        event("expense.create", payload={"category": {"category": "Travel"}, "date": "2026-11-02"})
+        event(
+            "expense.create",
+            counterparty="Airline",
+            invoice_number="",
+            payload={"category": {"category": "Travel"}, "date": "2026-11-02", "status": 0},
+        )
     )
-    assert dict(messages.plain_parts(expense)["fields"])["Category"] == "Travel"
+    parts = messages.plain_parts(expense)
+    assert parts["summary"] == "6,000.00 USD · Airline"
+    assert dict(parts["fields"]) == {"Status": "Not billable", "Category": "Travel", "Date": "2026-11-02"}
+    billed = {"category": {"category": "Travel"}, "status": 2}
+    assert dict(messages.plain_parts(messages.build(event("expense.update", payload=billed)))["fields"])["Status"] == (
+        "Invoiced to the client"
+    )
 
 
 def test_a_record_without_an_amount_says_so_instead_of_inventing_one():
     built = messages.build(event(amount=None, currency=""))
-    assert dict(messages.plain_parts(built)["fields"])["Amount"] == "—"
+    assert messages.plain_parts(built)["summary"].startswith("— · Northwind Traders")

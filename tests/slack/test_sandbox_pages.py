@@ -116,6 +116,21 @@ def test_the_controls_revoke_archive_inject_and_clear(client, token):
     assert call(client, "auth.test", token).json()["error"] == "token_revoked"
 
 
+def test_the_workspace_page_can_invite_and_remove_the_bot_per_channel(client, token):
+    home = reverse("sandbox-slack-home")
+    html = client.get(home).content.decode()
+    assert 'aria-label="Invite the bot to board-private"' in html
+    assert 'aria-label="Remove the bot from accounting"' in html
+    assert 'aria-label="Invite the bot to old-finance"' not in html  # archived: unarchive it first
+    client.post(reverse("sandbox-slack-action"), {"action": "remove", "channel": "C0ACCOUNTING"})
+    assert call(client, "chat.postMessage", token, json={"channel": "C0BOARDPRIV", "text": "x"}).json()["error"] == (
+        "not_in_channel"
+    )
+    client.post(reverse("sandbox-slack-action"), {"action": "invite", "channel": "C0BOARDPRIV"})
+    assert call(client, "chat.postMessage", token, json={"channel": "C0BOARDPRIV", "text": "x"}).json()["ok"] is True
+    assert 'aria-label="Invite the bot to accounting"' in client.get(home).content.decode()
+
+
 def test_the_controls_need_a_csrf_token_and_post(db):
     strict = Client(enforce_csrf_checks=True)
     assert strict.post(reverse("sandbox-slack-action"), {"action": "revoke"}).status_code == 403

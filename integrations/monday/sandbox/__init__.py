@@ -26,6 +26,7 @@ from integrations.monday.sandbox import graphql as gql
 from integrations.monday.sandbox.boards import PROVIDER, ensure_account
 from integrations.monday.sandbox.complexity import reset_windows
 from integrations.monday.sandbox.control import (
+    add_boards,
     add_item,
     board,
     delete_column,
@@ -34,6 +35,7 @@ from integrations.monday.sandbox.control import (
     reset,
     retype_column,
     set_complexity_budget,
+    set_value,
     stats,
 )
 from integrations.monday.sandbox.limits import (
@@ -58,6 +60,7 @@ def seed_demo() -> None:
 __all__ = [
     "seed_demo",
     "PROVIDER",
+    "add_boards",
     "add_item",
     "board",
     "delete_column",
@@ -75,6 +78,7 @@ __all__ = [
     "reset_complexity_windows",
     "retype_column",
     "set_complexity_budget",
+    "set_value",
     "stats",
     "validate",
 ]

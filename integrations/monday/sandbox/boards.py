@@ -35,7 +35,8 @@ def _col(cid: str, title: str, kind: str, labels: list[str] | None = None) -> di
     return {"id": cid, "title": title, "type": kind, "settings": columns.default_settings(kind, labels)}
 
 
-INVOICE_STATUSES = ["Draft", "Sent", "Viewed", "Partial", "Paid", "Overdue"]
+# "Stuck" is Monday's own default label: a person's, which FreshBooks never sets.
+INVOICE_STATUSES = ["Draft", "Sent", "Viewed", "Partial", "Paid", "Overdue", "Stuck"]
 SEED = [
     {
         "id": "1876543210",
@@ -76,9 +77,11 @@ SEED = [
         "columns": [
             _col("name", "Name", "name"),
             _col("text_mks1ven4", "Vendor", "text"),
+            _col("text_mks7num5", "Bill number", "text"),
             _col("numeric_mks2amt6", "Amount", "numbers"),
+            _col("date_mks8iss3", "Date", "date"),
             _col("date_mks3due1", "Due date", "date"),
-            _col("status", "Status", "status", ["Unpaid", "Paid", "Overdue"]),
+            _col("status", "Status", "status", ["Unpaid", "Partial", "Paid", "Overdue"]),
             _col("dropdown_mks4cat2", "Category", "dropdown", ["Software", "Travel", "Office", "Utilities"]),
             _col("checkbox_mks5app8", "Approved", "checkbox"),
         ],

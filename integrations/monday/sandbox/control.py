@@ -6,6 +6,8 @@ items("Invoices")            -> [{"id", "name", "group": {id,title},
                                   "values": {column_id: {"id","title","type","text","value"}},
                                   "by_title": {title: same dict}}]   (value: JSON string or None)
 add_item(board, name, values=None, group_id=None) -> item id   (values as for column_values, a dict)
+set_value(board, item_id, column_id, value)   a person's edit on Monday (value as for column_values)
+add_boards(count) -> ids     more boards, to page through
 delete_column(board, column_id); retype_column(board, column_id, new_type)
 issue_personal_token(name="") -> raw token; set_complexity_budget(points | None); stats(); reset()
 """
@@ -13,6 +15,7 @@ issue_personal_token(name="") -> raw token; set_complexity_budget(points | None)
 from __future__ import annotations
 
 import json
+import uuid
 
 from django.db import transaction
 
@@ -28,6 +31,7 @@ from integrations.sandbox.models import SandboxAccount, SandboxApp, SandboxCount
 PROVIDER = boards.PROVIDER
 # Monday personal API tokens are JWTs; the sandbox's only look like one.
 PERSONAL_PREFIX = "eyJhbGciOiJIUzI1NiJ9.sandbox."
+BOARD_BASE = 1_900_000_000  # ids of boards added by add_boards (the seeded ones are 18765432xx)
 
 
 def _board_row(name_or_id):
@@ -82,6 +86,43 @@ def add_item(name_or_id, name: str, values: dict | None = None, group_id: str | 
         return boards.create_item(row.account, row.object_id, name, group_id, values or {}, True).object_id
     except MondayError as error:
         raise ValueError(error.message) from None
+
+
+def set_value(name_or_id, item_id: str, column_id: str, value) -> None:
+    """A person edits an item on Monday (e.g. sets its status to {"label": "Stuck"}); not through the
+    API, so it counts against no token's budget."""
+    row = _board_row(name_or_id)
+    try:
+        boards.change_values(row.account, row.object_id, str(item_id), {column_id: value})
+    except MondayError as error:
+        raise ValueError(error.message) from None
+
+
+def add_boards(count: int, prefix: str = "Board") -> list[str]:
+    """`count` more boards ("Board 001" …), each with a name and a text column: an account with
+    many boards, to page through. Returns their ids."""
+    account = boards.ensure_account()
+    rows = SandboxObject.objects.bulk_create(
+        [
+            SandboxObject(
+                provider=PROVIDER,
+                account=account,
+                kind="board",
+                object_id=uuid.uuid4().hex,
+                data={
+                    "name": f"{prefix} {n:03d}",
+                    "columns": [boards._col("name", "Name", "name"), boards._col("text", "Notes", "text")],
+                    "groups": [{"id": "topics", "title": "Group Title", "color": "#579bfc"}],
+                    "state": "active",
+                },
+            )
+            for n in range(1, count + 1)
+        ]
+    )
+    for row in SandboxObject.objects.filter(pk__in=[r.pk for r in rows]):
+        row.object_id = str(BOARD_BASE + row.pk)
+        row.save(update_fields=["object_id"])
+    return [str(BOARD_BASE + r.pk) for r in rows]
 
 
 @transaction.atomic

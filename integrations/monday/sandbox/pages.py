@@ -103,8 +103,28 @@ def board_page(request, board_id: str) -> HttpResponse:
         "columns": cols,
         "groups": groups,
         "retype_choices": RETYPE_CHOICES,
+        "items": [{"id": i.object_id, "name": i.data["name"]} for i in items],
+        "status_columns": [
+            {"id": c["id"], "title": c["title"], "labels": list(columns.status_labels(c).values())}
+            for c in cols
+            if c["type"] == "status"
+        ],
     }
     return render(request, "sandbox/monday/board.html", context)
+
+
+@require_POST
+def set_status(request, board_id: str) -> HttpResponse:
+    """A person sets an item's status on the board (the way drift happens: not through the API)."""
+    item, column, label = request.POST.get("item", ""), request.POST.get("column", ""), request.POST.get("label", "")
+    try:
+        api.set_value(board_id, item, column, {"label": label} if label else None)
+    except (ValueError, LookupError) as error:
+        messages.error(request, str(error))
+    else:
+        done = f"set to “{label}”" if label else "cleared"
+        messages.success(request, f"Item {item}: {column} {done} by hand.")
+    return redirect(reverse("sandbox-monday-board", args=[board_id]))
 
 
 @require_POST

@@ -12,6 +12,7 @@ urlpatterns = [
         pages.column_action,
         name="sandbox-monday-column",
     ),
+    path("boards/<str:board_id>/status/", pages.set_status, name="sandbox-monday-status"),
     path("console/<str:action>/", pages.console_action, name="sandbox-monday-console-action"),
     re_path(r"^v2/?$", endpoint.api, name="sandbox-monday-api"),
     re_path(r"^auth/oauth2/authorize/?$", oauth.authorize, name="sandbox-monday-authorize"),
