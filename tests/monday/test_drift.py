@@ -10,14 +10,17 @@ from django.urls import reverse
 
 from integrations.monday import sandbox
 from integrations.monday.models import ItemDrift
-from mlconnector.audit.models import AuditRecord
 from mlconnector.pipeline.delivery import deliver
 from mlconnector.pipeline.models import Delivery
 from mlconnector.pipeline.replay import replay_deliveries
 from tests.conftest import client_for
 from tests.factories import ConnectionFactory, DeliveryFactory
 from tests.monday.helpers import INVOICES, connect_monday, invoice_map_form, save_map
-from tests.pipeline_helpers import INVOICE, stored_event
+from tests.pipeline_helpers import (
+    INVOICE,
+    audit_messages,  # noqa: E402
+    stored_event,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +56,7 @@ def a_person_sets_the_status(label: str) -> None:
 
 
 def calls(operation: str) -> int:
-    return AuditRecord.objects.filter(kind="http", provider="monday", message=operation).count()
+    return audit_messages(kind="http", provider="monday").count(operation)
 
 
 def test_a_status_a_person_changed_on_monday_is_said_in_words_before_freshbooks_overwrites_it(setup):
@@ -72,12 +75,12 @@ def test_a_status_a_person_changed_on_monday_is_said_in_words_before_freshbooks_
     )
     assert drift.item_id == the_item()["id"] and drift.delivery == delivery and drift.tenant == monday.tenant
     assert drift.item_name == "Invoice 0000042 · Northwind Traders" and drift.source_id == "4001"
-    said = AuditRecord.objects.get(delivery=delivery, message__startswith="Status of Monday item").message
+    (said,) = [m for m in audit_messages(delivery=delivery) if m.startswith("Status of Monday item")]
     assert said == (
         f"Status of Monday item {drift.item_id} (Invoice 0000042 · Northwind Traders): Monday showed “Stuck”, "
         "set by a person; now “Paid” from FreshBooks (ml-connector last wrote “Sent”)."
     )
-    written = AuditRecord.objects.get(delivery=delivery, message__startswith="Monday item").message
+    (written,) = [m for m in audit_messages(delivery=delivery) if m.startswith("Monday item")]
     assert "Status (status) = Paid (was Stuck)" in written  # what the write replaced, as Monday showed it
 
 
@@ -90,7 +93,7 @@ def test_no_drift_is_reported_when_monday_still_shows_what_was_written(setup):
     assert not ItemDrift.objects.exists()
     assert (
         "Status (status) = Paid (was Sent)"
-        in AuditRecord.objects.get(delivery=delivery, message__startswith="Monday item").message
+        in [m for m in audit_messages(delivery=delivery) if m.startswith("Monday item")][0]
     )
 
 

@@ -7,9 +7,9 @@ from django.urls import reverse
 
 from integrations.monday import sandbox
 from integrations.monday.models import BoardMap
-from mlconnector.audit.models import AuditRecord
 from tests.conftest import client_for
 from tests.monday.helpers import INVOICES, PAYMENTS, connect_monday, invoice_map_form, save_map
+from tests.pipeline_helpers import audit_messages  # noqa: E402
 
 pytestmark = pytest.mark.django_db
 
@@ -120,7 +120,7 @@ def test_the_overview_lists_every_record_type(as_admin_a, monday):
 
 
 def board_list_calls() -> int:
-    return AuditRecord.objects.filter(kind="http", provider="monday", message="Boards").count()
+    return audit_messages(kind="http", provider="monday").count("Boards")
 
 
 def test_the_board_picker_pages_past_200_boards(as_admin_a, monday):
