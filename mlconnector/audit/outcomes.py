@@ -28,6 +28,14 @@ def _labels(deliveries: Iterable[Delivery]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def _reason(delivery: Delivery) -> str:
+    """The first sentence of why it waits, e.g. "the channel #exec-alerts is archived"."""
+    text = (delivery.last_error or "").strip()
+    dash = text.find(" — ")  # "Posted to #accounting. Waiting for the channel — #exec-alerts is archived."
+    first = (text[dash + 3 :] if dash >= 0 else text).split(". ")[0].rstrip(".")
+    return (first[:1].lower() + first[1:])[:120] if first else "it cannot take it yet"
+
+
 def of_event(event: InboundEvent, deliveries: list[Delivery]) -> Outcome:
     """`deliveries`: the event's deliveries, with their connection loaded."""
     if event.status == E.RECEIVED:
@@ -57,10 +65,15 @@ def of_event(event: InboundEvent, deliveries: list[Delivery]) -> Outcome:
         text = "Failed" if len(real) == 1 else f"{len(failed)} of {len(real)} failed"
         return Outcome("error", text)
     if waiting:
+        # What it waits for: a reconnect, a resume, or something the target watches (a Slack
+        # channel that is archived), whose reason the delivery carries.
+        stuck = [d for d in waiting if d.connection.status == "needs_reconnect"]
         paused = [d for d in waiting if d.connection.status == "paused"]
-        if paused and len(paused) == len(waiting):
+        if stuck:
+            return Outcome("warn", f"Waiting for {_labels(stuck)} to be reconnected")
+        if paused:
             return Outcome("warn", f"Waiting: {_labels(paused)} is paused")
-        return Outcome("warn", f"Waiting for {_labels(waiting)} to be reconnected")
+        return Outcome("warn", f"Waiting for {_labels(waiting)}: {_reason(waiting[0])}")
     if moving:
         return Outcome("info", "Delivering" if len(real) == 1 else f"Delivering ({done} of {len(real)} done)")
     return Outcome("ok", "Delivered" if len(real) == 1 else f"Delivered to all {len(real)}")
@@ -70,7 +83,7 @@ def attach(events: list[InboundEvent]) -> None:
     """Load the deliveries of a page of events in one query, and set `.delivery_list` and `.outcome`."""
     by_event: dict[int, list[Delivery]] = {}
     rows = Delivery.objects.filter(event__in=[e.pk for e in events]).select_related("connection")
-    for d in rows.only("event_id", "provider", "status", "connection__provider", "connection__status"):
+    for d in rows.only("event_id", "provider", "status", "last_error", "connection__provider", "connection__status"):
         by_event.setdefault(d.event_id, []).append(d)
     for event in events:
         event.delivery_list = by_event.get(event.pk, [])

@@ -15,7 +15,8 @@ class Delivery(TenantOwned):
         PENDING = "pending", "Pending"
         RUNNING = "running", "Running"
         RETRYING = "retrying", "Retrying"
-        WAITING = "waiting", "Waiting for connection"
+        # For a reconnect, a resume, or something the target watches (a Slack channel): see last_error.
+        WAITING = "waiting", "Waiting"
         SUCCEEDED = "succeeded", "Delivered"
         # Nothing was addressed to this target (no routing rule matched, no board chosen).
         SKIPPED = "skipped", "Nothing to send"

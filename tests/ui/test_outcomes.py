@@ -122,3 +122,14 @@ def test_event_types_read_as_words(books, admin_a, event_type, words):
     client = client_for(admin_a)
     assert f"{words} " in client.get(reverse("audit-event", args=[event.pk])).content.decode()
     assert f"{words} <span" in client.get(reverse("audit-events")).content.decode()
+
+
+def test_a_delivery_waiting_for_a_slack_channel_says_so_not_reconnect(books, admin_a, tenant_a):
+    event = InboundEventFactory(connection=books)
+    DeliveryFactory(
+        event=event,
+        status="waiting",
+        connection=slack(tenant_a),
+        last_error="Posted to #accounting. Waiting for the channel — #exec-alerts is archived. It goes out by itself.",
+    )
+    assert badge(client_for(admin_a), event) == "Waiting for Slack: #exec-alerts is archived"
