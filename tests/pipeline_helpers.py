@@ -31,7 +31,7 @@ def stored_event(source: Connection, record=None, event_type="invoice.create", o
     """An event as the receiver (or the poller, when `record` is given) would have stored it."""
     record = dict(INVOICE if record is None else record)
     now = timezone.now()
-    return InboundEvent.objects.create(
+    event = InboundEvent.objects.create(
         tenant=source.tenant,
         connection=source,
         provider=source.provider,
@@ -43,6 +43,10 @@ def stored_event(source: Connection, record=None, event_type="invoice.create", o
         received_at=now,
         **kwargs,
     )
+    from mlconnector.search import index_event
+
+    index_event(event)  # searchable, as the pipeline leaves a processed event
+    return event
 
 
 def audit_messages(**filters) -> list[str]:

@@ -17,7 +17,7 @@ class SlackPostAdmin(TenantScopedAdmin):
     editable = False
     list_display = ["created_at", "event_type", "invoice_number", "channel_name", "rule_name", "status", "ts"]
     list_filter = ["status", "event_type", ("tenant", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["invoice_number", "counterparty", "channel_name", "ts", "event__object_id"]
+    search_fields = ["channel_name", "ts", "event__object_id"]  # number and client are encrypted
     fields = [
         "tenant",
         "connection",

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from mlconnector.crypto import EncryptedJSONField
+from mlconnector.crypto import EncryptedCharField, EncryptedJSONField
 from mlconnector.tenants.scoping import TenantOwned
 
 # The FreshBooks events a rule can route (issue 3); the Slack integration consumes exactly these.
@@ -107,8 +107,9 @@ class SlackPost(TenantOwned):
     last_error = models.TextField(blank=True, default="")
     # Slack's error code for a waiting post (is_archived, not_in_channel, channel_not_found).
     error_code = models.CharField(max_length=40, blank=True, default="")
-    invoice_number = models.CharField(max_length=64, blank=True, default="")
-    counterparty = models.CharField(max_length=200, blank=True, default="")
+    # Customer data, encrypted; the posts page finds posts through their event's blind index.
+    invoice_number = EncryptedCharField(null=True, blank=True, default="")
+    counterparty = EncryptedCharField(null=True, blank=True, default="")
     # The FreshBooks record the message came from, and the message itself (encrypted: client data).
     source_payload = EncryptedJSONField(null=True, blank=True)
     message = EncryptedJSONField(null=True, blank=True)

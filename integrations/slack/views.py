@@ -18,9 +18,11 @@ from integrations.slack.models import SlackPost
 from integrations.slack.preview import preview_rule
 from integrations.slack.routing import RoutingRule
 from integrations.slack.waiting import deliveries_waiting_on, resume_rerouted, waiting_by_channel
+from mlconnector import search
 from mlconnector.http import ProviderError
 from mlconnector.pipeline.replay import replay_deliveries
 from mlconnector.tenants.models import can_edit
+from mlconnector.webhooks.models import InboundEvent
 
 POST_FILTERS = ("status", "channel", "q")
 
@@ -177,9 +179,9 @@ def _filtered_posts(request):
         posts = posts.filter(Q(channel_name__iexact=channel) | Q(channel_id=channel))
     q = request.GET.get("q", "").strip()
     if q:
-        posts = posts.filter(
-            Q(invoice_number__icontains=q) | Q(counterparty__icontains=q) | Q(event__object_id=q) | Q(ts=q)
-        )
+        # Invoice numbers and client names are encrypted: matched through the events' blind index.
+        events = search.matching(InboundEvent.objects.for_tenant(request.tenant), q.lstrip("#"), request.tenant.pk)
+        posts = posts.filter(Q(event__in=events.values("pk")) | Q(event__object_id=q) | Q(ts=q))
     return posts
 
 

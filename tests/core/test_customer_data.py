@@ -38,13 +38,23 @@ def product_dump() -> str:
 
 
 def test_no_client_name_amount_or_invoice_number_survives_in_clear(tenant_a, admin_a):
+    """Through every target we ship: the test sink, Slack (its post log) and Monday (its item links)."""
     from integrations.freshbooks.sandbox import seed_demo
+    from integrations.monday import sandbox as monday_sandbox
+    from tests.monday.helpers import connect_monday, invoice_map_form, save_map
+    from tests.slack.helpers import rule, sandbox_slack_connection
 
     seed_demo()
+    monday_sandbox.reset()
     sink_connection(tenant_a)
     client = client_for(admin_a)
     connect_freshbooks(client)
+    sandbox_slack_connection(tenant_a)
+    rule(tenant_a, "All invoices", "accounting", ["invoice.create"])
+    monday = connect_monday(client)
+    assert save_map(client, monday, "invoice", invoice_map_form()).status_code == 302
     create_invoice("6543.21")
+    dispatcher.tick()
     dispatcher.tick()
     event = InboundEvent.objects.get(event_type="invoice.create")
     assert event.status == "processed" and event.counterparty == "Northwind Traders"
