@@ -260,6 +260,11 @@ class Integration(ABC):
         schedule of its own (e.g. a digest every few hours)."""
         return now
 
+    def remote_links(self, delivery) -> list[tuple[str, str]]:
+        """What a delivery wrote, as a person finds it in this provider: (words, link or "") pairs,
+        e.g. [("#exec-alerts", <permalink>)]. The default shows the raw remote id."""
+        return [(delivery.remote_id, "")] if delivery.remote_id else []
+
     def prepare_replay(self, delivery, *, resend: bool) -> None:
         """A person asked to replay this delivery: reset whatever per-delivery state the sync keeps
         (e.g. Slack's failed posts) so the next attempt tries again. Never undo a success unless

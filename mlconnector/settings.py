@@ -375,6 +375,21 @@ MONDAY_API_URL = os.environ.get(
 ).rstrip("/")
 MONDAY_API_VERSION = os.environ.get("MONDAY_API_VERSION", "2026-10")
 MONDAY_SCOPES = env_list("MONDAY_SCOPES", ["me:read", "boards:read", "boards:write"])
+# Links to what was written, on the event page. Slack: the message's permalink (slack.com/archives
+# redirects a signed-in person to it). Monday: the item; {slug} is the account's subdomain, saved at
+# connect (UNCONFIRMED for every account type, hence a setting).
+SLACK_MESSAGE_URL = os.environ.get(
+    "SLACK_MESSAGE_URL",
+    "https://slack.com/archives/{channel}/p{ts_digits}"
+    if PRODUCTION
+    else f"{_SANDBOX}/slack/channels/{{channel}}/#m{{ts}}",
+)
+MONDAY_ITEM_URL = os.environ.get(
+    "MONDAY_ITEM_URL",
+    "https://{slug}.monday.com/boards/{board}/pulses/{item}"
+    if PRODUCTION
+    else f"{_SANDBOX}/monday/boards/{{board}}/#item-{{item}}",
+)
 
 # --- Logging: one structured line per event, secrets scrubbed by a filter on every handler ----
 MLCONNECTOR_LOG_FILE = os.environ.get("MLCONNECTOR_LOG_FILE", "")

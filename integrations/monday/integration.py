@@ -43,6 +43,25 @@ class Monday(Integration):
         }
     }
 
+    def remote_links(self, delivery) -> list[tuple[str, str]]:
+        """The item on its board, by the name people see there."""
+        from django.conf import settings
+
+        from integrations.monday.sync import REMOTE_TYPE
+        from mlconnector.pipeline.models import RecordLink
+
+        if not delivery.remote_id:
+            return []
+        link = RecordLink.objects.filter(
+            connection=self.connection, remote_type=REMOTE_TYPE, remote_id=delivery.remote_id
+        ).first()
+        board = (link.data or {}).get("board_id") if link else ""
+        if not board:
+            return [(f"item {delivery.remote_id}", "")]
+        slug = (self.connection.config or {}).get("account_slug") or ""
+        url = settings.MONDAY_ITEM_URL.format(board=board, item=delivery.remote_id, slug=slug)
+        return [(f"item {delivery.remote_id}", url if slug or "{slug}" not in settings.MONDAY_ITEM_URL else "")]
+
     def client(self, audit: AuditContext | None = None) -> MondayClient:
         return MondayClient(self.connection, audit=audit)
 

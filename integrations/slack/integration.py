@@ -61,6 +61,24 @@ class Slack(Integration):
 
         return post_delivery(self, event, delivery, audit)
 
+    def remote_links(self, delivery) -> list[tuple[str, str]]:
+        """Each channel it was posted to, linked to the message itself."""
+        from django.conf import settings
+
+        from integrations.slack.models import SlackPost
+
+        links = []
+        posts = SlackPost.objects.filter(delivery=delivery, status=SlackPost.Status.POSTED).order_by("pk")
+        for post in posts:
+            url = settings.SLACK_MESSAGE_URL.format(
+                channel=post.channel_id,
+                ts=post.ts,
+                ts_digits=post.ts.replace(".", ""),
+                team=self.connection.external_account_id,
+            )
+            links.append((f"#{post.channel_name or post.channel_id}", url if post.ts else ""))
+        return links
+
     def prepare_replay(self, delivery, *, resend: bool) -> None:
         from integrations.slack.posting import prepare_replay
 

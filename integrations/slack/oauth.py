@@ -16,6 +16,7 @@ from mlconnector.connections import services
 from mlconnector.connections.models import Connection
 from mlconnector.connections.oauth import OAuthSpec, expires_at, refresh_stored
 from mlconnector.http import AuditContext, ProviderError
+from mlconnector.pipeline.models import Delivery
 
 PROVIDER = "slack"
 
@@ -94,7 +95,25 @@ def complete_oauth(request, *, tenant, token: dict, reconnect: Connection | None
     except ProviderError as exc:
         services.note_error(conn, f"could not list channels: {exc}")
         channels = []
+    # What waited for this (re)connection goes out now: say how much, and only what is true.
+    waiting = Delivery.objects.filter(connection=conn, status=Delivery.Status.WAITING).count()
     services.set_status(conn, Connection.Status.ACTIVE, actor=actor, reason=f"installed in {team_name}")
-    note = f" ({len(channels)} channels available)" if channels else ""
-    messages.success(request, f"Slack connected: {team_name}{note}. Add routing rules to choose what goes where.")
+    messages.success(request, _banner(conn, team_name, len(channels), waiting, reconnected=reconnect is not None))
     return redirect("slack-rules")
+
+
+def _banner(conn: Connection, team_name: str, channels: int, waiting: int, *, reconnected: bool) -> str:
+    from integrations.slack.models import RoutingRule
+
+    rules = RoutingRule.objects.for_tenant(conn.tenant_id).filter(enabled=True).count()
+    text = f"Slack {'reconnected' if reconnected else 'connected'}: {team_name}"
+    if channels:
+        text += f" ({channels} channel{'s' if channels != 1 else ''} available)"
+    if rules:
+        text += f". {rules} routing rule{'s are' if rules != 1 else ' is'} in place"
+    else:
+        text += ". Add routing rules to choose what goes where"
+    if waiting:
+        posts = f"{waiting} posts that waited are" if waiting != 1 else "1 post that waited is"
+        text += f". {posts} being sent now"
+    return text + "."

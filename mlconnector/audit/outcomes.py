@@ -88,3 +88,14 @@ def attach(events: list[InboundEvent]) -> None:
     for event in events:
         event.delivery_list = by_event.get(event.pk, [])
         event.outcome = of_event(event, event.delivery_list)
+
+
+def links_of(delivery: Delivery) -> list[tuple[str, str]]:
+    """What a delivery wrote, as the target's people find it: the integration's words and links
+    ("#exec-alerts" to the Slack message, a Monday item to its board)."""
+    from mlconnector.contract import registry
+
+    try:
+        return registry.get(delivery.connection.provider)(delivery.connection).remote_links(delivery)
+    except Exception:  # noqa: BLE001 - a page must not fail over a link: show the raw id
+        return [(delivery.remote_id, "")] if delivery.remote_id else []

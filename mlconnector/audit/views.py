@@ -104,7 +104,12 @@ def event_detail(request, pk: int):
     for d in deliveries:
         d.plain_error = plain_error(d.last_error, d.connection.get_provider_label()) if d.last_error else ""
         d.replayable = d.status in REPLAYABLE
+        d.links = outcomes.links_of(d)
     event.outcome = outcomes.of_event(event, deliveries)
+    links = {d.pk: d.links for d in deliveries}
+    for r in records:
+        if r.kind == AuditRecord.Kind.DELIVERY and r.remote_id and r.delivery_id in links:
+            r.links = links[r.delivery_id]
     payload = ""
     if admin and event.payload is not None:
         payload = json.dumps(redact_mapping(event.payload), indent=2, sort_keys=True, default=str)

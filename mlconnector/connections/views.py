@@ -123,13 +123,15 @@ def detail(request, pk: int):
     """One connection's health: what is wrong in plain words, what waits, recent deliveries, the fix."""
     conn = _own_connection(request, pk)
     integration = registry.get(conn.provider) if conn.provider in registry.providers() else None
-    deliveries = (
+    deliveries = list(
         Delivery.objects.filter(connection=conn)
-        .select_related("event")
+        .select_related("event", "connection")
         .defer("event__raw_body", "event__payload", "event__headers")
         # Newest first by id (creation order): the connection index serves it without a sort.
         .order_by("-id")[:20]
     )
+    for d in deliveries:
+        d.links = outcomes.links_of(d)
     events = list(
         InboundEvent.objects.filter(connection=conn).defer("raw_body", "payload", "headers").order_by("-id")[:10]
     )

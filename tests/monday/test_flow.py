@@ -140,3 +140,19 @@ def test_a_deleted_column_fails_the_delivery_until_the_map_is_fixed(world, admin
     delivery.refresh_from_db()
     assert delivery.status == "succeeded", delivery.last_error
     assert only_invoice_item()["Client"]["text"] == "Northwind Traders"
+
+
+def test_the_event_page_links_the_item_on_its_board(world):
+    from django.urls import reverse
+
+    from mlconnector.webhooks.models import InboundEvent
+
+    client, monday = world
+    create_invoice("6000.00")
+    dispatcher.tick()
+    item = only_invoice_item()
+    event = InboundEvent.objects.get(event_type="invoice.create")
+    page = client.get(reverse("audit-event", args=[event.pk])).content.decode()
+    board = BoardMap.objects.get(connection=monday, record_type="invoice").board_id
+    assert f'href="http://testserver/sandbox/monday/boards/{board}/#item-{item["_id"]}"' in page
+    assert f">item {item['_id']}</a>" in page

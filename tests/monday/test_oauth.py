@@ -36,6 +36,8 @@ def test_an_admin_connects_by_oauth_and_is_sent_to_choose_boards(admin_a):
     page = connect_monday_oauth(client_for(admin_a))
     conn = Connection.objects.get(provider="monday")
     assert conn.status == "active" and conn.external_account_id
+    # Named as people know the account (it read "Monday account 27182818 (27182818)" on the home page).
+    assert conn.name == "ML Connector Demo" and conn.config["account_slug"] == "ml-connector-demo"
     assert page.redirect_chain[-1][0] == f"/monday/{conn.pk}/maps/"
     creds = conn.secrets()
     assert creds["access_token"] and "refresh_token" not in creds and conn.token_expires_at is None

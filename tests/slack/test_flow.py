@@ -96,7 +96,9 @@ def test_revoking_the_token_parks_deliveries_and_reconnecting_drains_them_once(w
     assert Delivery.objects.filter(provider="slack", status="waiting").count() == 2
     assert texts("accounting") == []
 
-    connect_slack(world, query=f"?connection={conn.pk}")
+    page = connect_slack(world, query=f"?connection={conn.pk}").content.decode()
+    assert "Slack reconnected: " in page and "4 routing rules are in place" in page
+    assert "2 posts that waited are being sent now." in page and "Add routing rules" not in page
     drain()
     assert slack_connection(tenant_a).status == "active"
     assert Delivery.objects.filter(provider="slack", status="succeeded").count() == 2
@@ -205,3 +207,17 @@ def test_connect_explains_a_missing_oauth_app_instead_of_sending_people_to_slack
     response = client_for(admin_a).get("/connections/slack/connect/", follow=True)
     assert b"Slack is not set up on this server yet" in response.content and b"SLACK_CLIENT_ID" in response.content
     assert response.redirect_chain[-1][0] == "/"
+
+
+def test_the_event_page_links_each_channel_to_its_message(world):
+    from django.urls import reverse
+
+    create_invoice("6000.00")
+    drain()
+    event = InboundEvent.objects.get(event_type="invoice.create")
+    page = world.get(reverse("audit-event", args=[event.pk])).content.decode()
+    for channel in ("exec-alerts", "accounting"):
+        post = SlackPost.objects.get(channel_name=channel, status="posted")
+        assert f'href="http://testserver/sandbox/slack/channels/{post.channel_id}/#m{post.ts}"' in page
+        assert f">#{channel}</a>" in page
+    assert "C0EXECALERTS:" not in page  # not the raw remote id
