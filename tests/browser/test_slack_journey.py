@@ -120,9 +120,10 @@ def test_an_invoice_over_5000_reaches_exec_alerts_and_a_revoked_token_sends_it_o
     deliveries = page.locator("section", has=page.get_by_role("heading", name="Deliveries"))
     slack_row = deliveries.locator("tr", has_text="Slack")
     expect(slack_row).to_contain_text("Delivered")
-    remote_id = slack_row.locator("code").inner_text()
-    assert remote_id == f"{slack_sandbox.channel_id('exec-alerts')}:{slack_ts}", remote_id  # channel:ts of the post
-    expect(timeline).to_contain_text(f"remote id {remote_id}")
+    # What was written is named as Slack's people know it: the channel, linked to the message itself.
+    written = slack_row.get_by_role("link", name="#exec-alerts")
+    expect(written).to_have_attribute("href", re.compile(re.escape(f"/channels/{slack_sandbox.channel_id('exec-alerts')}/#m{slack_ts}")))
+    expect(timeline.get_by_role("link", name="#exec-alerts")).to_have_count(1)
     screenshot(page, "event-timeline")
 
     # The editor's preview tries the rule on recent events: the 6,000 invoice would post, the small one not.
@@ -152,7 +153,7 @@ def test_an_invoice_over_5000_reaches_exec_alerts_and_a_revoked_token_sends_it_o
     expect(channel_messages(page, second)).to_have_count(0)
 
     message = reconnect(page, "slack", "Slack")
-    assert "Slack connected" in message
+    assert "Slack reconnected" in message and "1 post that waited is being sent now" in message, message
     run_pipeline()
     go_home(page)
     expect_state(page, "slack", "connected")

@@ -112,7 +112,7 @@ def test_the_event_page_tells_the_story_with_remote_ids(books, admin_a):
             created_at=t + timedelta(seconds=n),
         )
     page = client_for(admin_a).get(reverse("audit-event", args=[event.pk])).content.decode()
-    order = [page.index(s) for s in ("Received and verified", "Enriched", "attempt 1 failed", "remote id <code>17123")]
+    order = [page.index(s) for s in ("Received and verified", "Enriched", "attempt 1 failed", "written as <code>17123")]
     assert order == sorted(order)
     assert "Northwind Traders" in page and "6,000.00 USD" in page
 
