@@ -148,6 +148,9 @@ class Integration(ABC):
     oauth_module: ClassVar[str] = ""
     # The module of this integration's own pages, mounted at /<provider>/ (empty: it has none).
     urlconf: ClassVar[str] = ""
+    # The module of this integration's REST API routes (`urlpatterns`, built on mlconnector.api.v1's
+    # views), mounted at /api/v1/<provider>/ with format suffixes (empty: it adds none).
+    api_urlconf: ClassVar[str] = ""
     # A template included on the connection page under "Setup and changes" (context: conn).
     setup_template: ClassVar[str] = ""
     produces: ClassVar[frozenset[str]] = frozenset()

@@ -79,12 +79,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "mlconnector.tenants",
     "mlconnector.connections",
     "mlconnector.audit",
     "mlconnector.webhooks",
     "mlconnector.pipeline",
+    "mlconnector.api",
     "integrations.sandbox",
     # Integrations: one line each. Registration is explicit: the app's IntegrationConfig.
     "integrations.freshbooks",
@@ -103,6 +106,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "mlconnector.tenants.middleware.ActiveTenantMiddleware",
     "mlconnector.navigation.ErrorPages",
+    "mlconnector.api.v1.errors.ApiErrorBodies",
 ]
 
 ROOT_URLCONF = "mlconnector.urls"
@@ -201,10 +205,42 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Personal API tokens (Bearer) for scripts; the browser's session (with CSRF) keeps working.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "mlconnector.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # One error body for every failure: {"error": {"code", "message", "fields"}}.
+    "EXCEPTION_HANDLER": "mlconnector.api.v1.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# Calls one API token (or one signed-in person) may make per window, as a bucket that refills evenly.
+MLCONNECTOR_API_RATE_LIMIT = int(os.environ.get("MLCONNECTOR_API_RATE_LIMIT", "600"))
+MLCONNECTOR_API_RATE_WINDOW = float(os.environ.get("MLCONNECTOR_API_RATE_WINDOW", "60"))
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ml-connector API",
+    "DESCRIPTION": (
+        "Everything a tenant does in the browser, scripted. Authenticate with a personal API token "
+        "(`Authorization: Bearer mlc_…`, made on the API tokens page); it acts in its tenant with its "
+        "user's role. Lists are cursor-paged; every failure answers "
+        '`{"error": {"code", "message", "fields"}}`; POSTs accept an `Idempotency-Key`.'
+    ),
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ConnectionStatusEnum": "mlconnector.connections.models.Connection.Status",
+        "EventStatusEnum": "mlconnector.webhooks.models.InboundEvent.Status",
+        "DeliveryStatusEnum": "mlconnector.pipeline.models.Delivery.Status",
+        "BackfillStatusEnum": "mlconnector.pipeline.models.Backfill.Status",
+    },
 }
 
 LANGUAGE_CODE = "en-us"

@@ -18,7 +18,10 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     # Trailing slash optional: a redirect would count as a failed delivery for webhook senders.
     re_path(r"^hooks/(?P<provider>[a-z0-9_]+)/(?P<endpoint_key>[A-Za-z0-9_-]+)/?$", webhook, name="webhook"),
+    path("api/v1/", include("mlconnector.api.v1.urls")),
+    # The first, read-only API: still answers, each answer marked deprecated in favour of /api/v1/.
     path("api/", include("mlconnector.api.urls")),
+    path("api-tokens/", include("mlconnector.api.token_urls")),
     # For orchestrators and monitors: no login, no tenant data (counts, ages, node names).
     path("health/", health.web_view, name="health"),
     path("health/workers", health.workers_view, name="health-workers"),

@@ -23,6 +23,7 @@ class Monday(Integration):
     auth_kind = "oauth2"
     oauth_module = "integrations.monday.oauth"
     urlconf = "integrations.monday.urls"
+    api_urlconf = "integrations.monday.api"
     # Besides OAuth, an admin can paste a personal API token (mlconnector/connections/token_views.py).
     token_form: ClassVar[bool] = True
     token_form_help: ClassVar[str] = (

@@ -19,6 +19,7 @@ class Slack(Integration):
     auth_kind = "oauth2"
     oauth_module = "integrations.slack.oauth"
     urlconf = "integrations.slack.urls"
+    api_urlconf = "integrations.slack.api"
     sync_handlers = {"freshbooks": {event: "post" for event, _ in EVENT_CHOICES}}
     # Posts that wait for their channel are sent once it is usable again; this looks at Slack's
     # channel list every 10 minutes, and only while some post waits (waiting.py).

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -17,7 +17,8 @@ from integrations.slack.forms import RoutingRuleForm
 from integrations.slack.models import SlackPost
 from integrations.slack.preview import preview_rule
 from integrations.slack.routing import RoutingRule
-from integrations.slack.waiting import deliveries_waiting_on, resume_rerouted, waiting_by_channel
+from integrations.slack.rule_changes import delete_rule, save_rule, set_enabled
+from integrations.slack.waiting import waiting_by_channel
 from mlconnector import search
 from mlconnector.http import ProviderError
 from mlconnector.pipeline.replay import replay_deliveries
@@ -77,19 +78,14 @@ def rule_edit(request, pk: int | None = None):
     if request.method == "POST":
         _require_admin(request)
         if form.is_valid():
-            candidate = form.save(commit=False)
-            candidate.tenant = ctx["tenant"]
             if "preview" in request.POST:
+                candidate = form.save(commit=False)
+                candidate.tenant = ctx["tenant"]
                 preview = preview_rule(candidate)
             else:
-                if candidate.pk is None:
-                    candidate.team_id = (conn.config or {}).get("team_id", "") if conn else ""
-                    last = _rules(request).aggregate(m=Max("position"))["m"]
-                    candidate.position = 0 if last is None else last + 1
-                waiting = deliveries_waiting_on([candidate.pk]) if candidate.pk else set()
-                candidate.save()
-                messages.success(request, f"Rule “{candidate.name}” saved: {candidate.describe()}.")
-                _reroute(request, waiting, f"the rule “{candidate.name}” changed")
+                saved, resumed = save_rule(form, tenant=ctx["tenant"], conn=conn)
+                messages.success(request, f"Rule “{saved.name}” saved: {saved.describe()}.")
+                _rerouted(request, resumed)
                 return redirect("slack-rules")
     status = 400 if request.method == "POST" and form.errors else 200
     return render(request, "slack/rule_form.html", {**ctx, "form": form, "preview": preview}, status=status)
@@ -107,15 +103,14 @@ def rule_action(request, pk: int):
     _require_admin(request)
     rule = get_object_or_404(_rules(request), pk=pk)
     action = request.POST.get("action")
-    waiting = deliveries_waiting_on([rule.pk])
     if action == "delete":
-        rule.delete()
+        resumed = delete_rule(rule)
         messages.success(request, f"Rule deleted: {rule.name}.")
-        _reroute(request, waiting, f"the rule “{rule.name}” was deleted")
+        _rerouted(request, resumed)
     elif action in ("enable", "disable"):
-        RoutingRule.objects.filter(pk=rule.pk).update(enabled=action == "enable")
+        resumed = set_enabled(rule, action == "enable")
         messages.success(request, f"Rule {'enabled' if action == 'enable' else 'disabled'}: {rule.name}.")
-        _reroute(request, waiting, f"the rule “{rule.name}” was {action}d")
+        _rerouted(request, resumed)
     elif action in ("up", "down"):
         _move(request, rule, -1 if action == "up" else 1)
     else:
@@ -123,9 +118,8 @@ def rule_action(request, pk: int):
     return redirect("slack-rules")
 
 
-def _reroute(request, waiting: set[int], reason: str) -> None:
-    """Posts this rule routed were waiting for their channel: route those events again."""
-    resumed = resume_rerouted(waiting, reason)
+def _rerouted(request, resumed: int) -> None:
+    """Posts this rule routed were waiting for their channel: their events were routed again."""
     if resumed:
         messages.info(
             request,

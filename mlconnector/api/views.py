@@ -1,8 +1,9 @@
-"""A read API over the same tenant scope as the pages and the admin, plus replay for tenant admins."""
+"""The first API (/api/), read-only and session-only: deprecated by /api/v1/, kept answering as it did."""
 
 from __future__ import annotations
 
 from rest_framework import serializers, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -113,6 +114,10 @@ class AuditSerializer(ModelSerializer):
 
 
 class ScopedViewSet(viewsets.ReadOnlyModelViewSet):
+    """Deprecated by /api/v1/: kept answering as it did (session only), each answer saying so."""
+
+    authentication_classes = [SessionAuthentication]
+    schema = None  # not in the v1 schema
     model = None
     filter_fields: tuple[str, ...] = ()
 
@@ -134,6 +139,12 @@ class ScopedViewSet(viewsets.ReadOnlyModelViewSet):
 
     def search(self, qs, text: str):
         return search.matching_any_tenant(qs, text)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Deprecation"] = "true"
+        response["Link"] = '</api/v1/>; rel="successor-version", </api/v1/docs/>; rel="deprecation"'
+        return response
 
 
 class ConnectionViewSet(ScopedViewSet):

@@ -153,6 +153,21 @@ class EventFilter(forms.Form):
             qs = qs.filter(Q(provider=provider) | deliveries(Q(provider=provider)))
         return qs
 
+    def deliveries(self, tenant) -> QuerySet[Delivery]:
+        """The deliveries of the matching events (the API's delivery list): with the delivery status,
+        provider (the target, or its events' source) and connection applied to the delivery itself."""
+        v = self.values
+        qs = Delivery.objects.for_tenant(tenant)
+        if v.get("delivery"):
+            qs = qs.filter(status=v["delivery"])
+        if v.get("connection"):
+            qs = qs.filter(connection_id=v["connection"])
+        if v.get("provider"):
+            qs = qs.filter(Q(provider=v["provider"]) | Q(event__provider=v["provider"]))
+        if {"q", "event_type", "status", "since", "until"} & set(v):
+            qs = qs.filter(event__in=self.events(tenant).values("pk"))
+        return qs
+
     def failed_deliveries(self, tenant) -> QuerySet[Delivery]:
         """The failed deliveries of the matching events: to the chosen provider (or of its events) and
         connection, if any. Only the criteria that narrow events further cost a subquery."""

@@ -28,6 +28,7 @@ class AuditRecord(models.Model):
         WORKER_STOPPED = "worker.stopped", "Worker stopped"
         JOB = "job", "Scheduled job"
         KEY_ROTATED = "key.rotated", "Encryption key rotated"
+        API = "api", "API change"
 
     class Outcome(models.TextChoices):
         OK = "ok", "OK"

@@ -61,6 +61,17 @@ def _explain_call(r: AuditRecord, label: str) -> None:
     r.words = plain_error(r.message, label) if failed and r.message else ""
 
 
+def timeline(records) -> list[AuditRecord]:
+    """Audit rows oldest first, each with `.step` in words (and, for a call, what it means)."""
+    rows = list(records.defer("payload").select_related("actor").order_by("created_at", "id"))
+    labels = {p: registry.get(p).label for p in registry.providers()}
+    for r in rows:
+        r.step = STEP_NAMES.get(r.kind, r.get_kind_display())
+        if r.kind == AuditRecord.Kind.HTTP:
+            _explain_call(r, labels.get(r.provider, r.provider or "the provider"))
+    return rows
+
+
 @login_required
 def event_list(request):
     tenant = request.tenant
@@ -92,14 +103,7 @@ def event_list(request):
 def event_detail(request, pk: int):
     event = get_object_or_404(InboundEvent.objects.for_user(request.user).select_related("connection", "tenant"), pk=pk)
     admin = can_edit(request.user, event.tenant)
-    records = list(
-        AuditRecord.objects.filter(event=event).defer("payload").select_related("actor").order_by("created_at", "id")
-    )
-    labels = {p: registry.get(p).label for p in registry.providers()}
-    for r in records:
-        r.step = STEP_NAMES.get(r.kind, r.get_kind_display())
-        if r.kind == AuditRecord.Kind.HTTP:
-            _explain_call(r, labels.get(r.provider, r.provider or "the provider"))
+    records = timeline(AuditRecord.objects.filter(event=event))
     deliveries = list(Delivery.objects.filter(event=event).select_related("connection").order_by("created_at", "id"))
     for d in deliveries:
         d.plain_error = plain_error(d.last_error, d.connection.get_provider_label()) if d.last_error else ""

@@ -71,6 +71,43 @@ def set_status(conn: Connection, status: str, *, reason: str = "", actor=None) -
     return conn
 
 
+# What a person may do to a connection (the page's buttons, the API's actions): the status it leads
+# to, and the statuses it may start from.
+ACTIONS = {
+    "pause": (Status.PAUSED, {Status.ACTIVE}),
+    "resume": (Status.ACTIVE, {Status.PAUSED}),
+    "disconnect": (Status.DISCONNECTED, set(Status) - {Status.DISCONNECTED}),
+}
+
+
+class ActionRefused(ValueError):
+    """The action does not apply to the connection as it is (says why, in words)."""
+
+
+def apply_action(conn: Connection, action: str, *, actor=None) -> Connection:
+    """Pause, resume or disconnect, as asked by a person (audited with their name)."""
+    if action not in ACTIONS:
+        raise ActionRefused("Unknown action.")
+    status, allowed_from = ACTIONS[action]
+    if conn.status not in allowed_from:
+        raise ActionRefused(f"Cannot {action} a connection that is {conn.get_status_display().lower()}.")
+    who = actor.get_username() if getattr(actor, "is_authenticated", False) else "system"
+    return set_status(conn, status, actor=actor, reason=f"{action} by {who}")
+
+
+def run_check(conn: Connection, *, actor=None) -> tuple[bool, str]:
+    """"Test connection": one cheap authenticated call; notes the success or the error on the row."""
+    from mlconnector.http import AuditContext, ProviderError
+
+    try:
+        result = conn.integration.check(AuditContext(tenant=conn.tenant, connection=conn, actor=actor))
+    except ProviderError as exc:
+        note_error(conn, str(exc))
+        return False, str(exc)
+    note_success(conn)
+    return True, result
+
+
 def mark_needs_reconnect(conn: Connection, reason: str) -> None:
     if conn.status != Status.NEEDS_RECONNECT:
         set_status(conn, Status.NEEDS_RECONNECT, reason=reason)

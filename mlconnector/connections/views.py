@@ -317,15 +317,11 @@ def choose(request, pk: int):
 @require_POST
 def test_connection(request, pk: int):
     conn = _own_connection(request, pk)
-    audit = AuditContext(tenant=conn.tenant, connection=conn, actor=request.user)
-    try:
-        result = conn.integration.check(audit)
-    except ProviderError as exc:
-        services.note_error(conn, str(exc))
-        messages.error(request, f"Test failed: {exc}")
-    else:
-        services.note_success(conn)
+    ok, result = services.run_check(conn, actor=request.user)
+    if ok:
         messages.success(request, f"Test passed. {result}")
+    else:
+        messages.error(request, f"Test failed: {result}")
     return _back(request)
 
 
@@ -334,21 +330,13 @@ def test_connection(request, pk: int):
 def change_status(request, pk: int):
     conn = _own_connection(request, pk)
     _require_admin(request, conn.tenant)
-    action = request.POST.get("action")
-    targets = {
-        "pause": (Connection.Status.PAUSED, {Connection.Status.ACTIVE}),
-        "resume": (Connection.Status.ACTIVE, {Connection.Status.PAUSED}),
-        "disconnect": (Connection.Status.DISCONNECTED, set(Connection.Status) - {Connection.Status.DISCONNECTED}),
-    }
-    if action not in targets:
-        messages.error(request, "Unknown action.")
-        return _back(request)
-    status, allowed_from = targets[action]
-    if conn.status not in allowed_from:
-        messages.error(request, f"Cannot {action} a connection that is {conn.get_status_display().lower()}.")
+    action = request.POST.get("action", "")
+    try:
+        services.apply_action(conn, action, actor=request.user)
+    except services.ActionRefused as exc:
+        messages.error(request, str(exc))
         return _back(request)
     label = conn.get_provider_label()
-    services.set_status(conn, status, actor=request.user, reason=f"{action} by {request.user.get_username()}")
     done = {
         "pause": f"{label} is paused: deliveries to it are held until you resume.",
         "resume": f"{label} resumed: everything held is being sent now.",
