@@ -13,7 +13,7 @@ import math
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import permissions, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -124,7 +124,8 @@ class ApiMixin:
         ).hexdigest()
         IdempotencyKey.objects.filter(token=token, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
         try:
-            row = IdempotencyKey.objects.create(token=token, key=key, fingerprint=fingerprint)
+            with transaction.atomic():  # a savepoint: the clash must not break an enclosing transaction
+                row = IdempotencyKey.objects.create(token=token, key=key, fingerprint=fingerprint)
         except IntegrityError:
             row = IdempotencyKey.objects.filter(token=token, key=key).first()
             if row is None:  # removed between the two statements (a 5xx answer): treat as in progress
