@@ -112,3 +112,32 @@ def as_viewer_a(viewer_a):
 @pytest.fixture
 def as_admin_b(admin_b):
     return client_for(admin_b)
+
+
+# --- the API: a world in both tenants, and a bearer-token client per persona ------------------
+
+
+@pytest.fixture
+def api_world(tenant_a, tenant_b, personas):
+    from tests.api_helpers import build_world
+
+    return build_world(tenant_a, tenant_b)
+
+
+@pytest.fixture
+def api_tokens(personas, tenant_a, tenant_b) -> dict[str, str]:
+    """A personal API token for each persona, in that persona's tenant."""
+    from mlconnector.api import tokens
+
+    made = {}
+    for name, user in personas.items():
+        tenant = tenant_b if name == "admin_b" else tenant_a
+        made[name] = tokens.issue(user=user, tenant=tenant, name=f"{name} script")[1]
+    return made
+
+
+@pytest.fixture
+def api(api_tokens):
+    from tests.api_helpers import Api
+
+    return {name: Api(token) for name, token in api_tokens.items()}

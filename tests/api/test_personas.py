@@ -11,7 +11,7 @@ from django.urls import reverse
 from mlconnector.api import tokens
 from mlconnector.api.models import ApiToken
 from mlconnector.audit.models import AuditRecord
-from tests.api.conftest import Api
+from tests.api_helpers import Api
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -40,15 +40,15 @@ def test_it_refuses_a_token_without_a_name_and_says_so(personas):
     assert not ApiToken.objects.exists()
 
 
-def test_a_token_acts_in_the_tenant_it_was_made_in(personas, tenant_a, tenant_b, world):
+def test_a_token_acts_in_the_tenant_it_was_made_in(personas, tenant_a, tenant_b, api_world):
     client = client_for(personas["admin_b"])
     response = client.post(reverse("api-tokens"), {"name": "b script"})
     assert ApiToken.objects.get().tenant == tenant_b
     ids = {c["id"] for c in Api(response.context["plaintext"]).get("/api/v1/connections/").json()["results"]}
-    assert world["b"]["books"].pk in ids and world["a"]["books"].pk not in ids
+    assert api_world["b"]["books"].pk in ids and api_world["a"]["books"].pk not in ids
 
 
-def test_only_the_tokens_owner_can_revoke_it_and_then_it_stops_working(personas, tenant_a, world):
+def test_only_the_tokens_owner_can_revoke_it_and_then_it_stops_working(personas, tenant_a, api_world):
     row, plaintext = tokens.issue(user=personas["admin_a"], tenant=tenant_a, name="ci")
     assert Api(plaintext).get("/api/v1/events/").status_code == 200
     url = reverse("api-token-revoke", args=[row.pk])
@@ -63,7 +63,7 @@ def test_only_the_tokens_owner_can_revoke_it_and_then_it_stops_working(personas,
     assert b"Revoked" in page.content
 
 
-def test_an_expired_token_is_refused(personas, tenant_a, world):
+def test_an_expired_token_is_refused(personas, tenant_a, api_world):
     import time_machine
     from django.utils import timezone
 
@@ -75,7 +75,7 @@ def test_an_expired_token_is_refused(personas, tenant_a, world):
         assert Api(plaintext).get("/api/v1/events/").status_code == 401
 
 
-def test_a_token_records_when_it_was_last_used(personas, tenant_a, world):
+def test_a_token_records_when_it_was_last_used(personas, tenant_a, api_world):
     row, plaintext = tokens.issue(user=personas["viewer_a"], tenant=tenant_a, name="reader")
     assert row.last_used_at is None
     Api(plaintext).get("/api/v1/events/")
@@ -83,7 +83,7 @@ def test_a_token_records_when_it_was_last_used(personas, tenant_a, world):
     assert row.last_used_at is not None
 
 
-def test_a_token_stops_working_when_its_user_leaves_the_tenant(personas, tenant_a, world):
+def test_a_token_stops_working_when_its_user_leaves_the_tenant(personas, tenant_a, api_world):
     from mlconnector.tenants.models import Membership
 
     row, plaintext = tokens.issue(user=personas["viewer_a"], tenant=tenant_a, name="reader")
@@ -93,7 +93,7 @@ def test_a_token_stops_working_when_its_user_leaves_the_tenant(personas, tenant_
 
 
 @pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Bearer mlc_nope_nope", "Token garbage"])
-def test_a_malformed_or_unknown_token_gets_401_with_the_error_body(world, header):
+def test_a_malformed_or_unknown_token_gets_401_with_the_error_body(api_world, header):
     from django.test import Client
 
     response = Client().get("/api/v1/events/", headers={"Authorization": header})

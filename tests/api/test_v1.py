@@ -9,15 +9,15 @@ from django.test import Client
 from mlconnector.api.v1.errors import is_error_body
 from mlconnector.audit.models import AuditRecord
 from mlconnector.pipeline.models import Delivery
-from tests.api.conftest import Api
+from tests.api_helpers import Api
 from tests.conftest import client_for
 from tests.factories import DeliveryFactory, InboundEventFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def _routes(world, label):
-    w = world[label]
+def _routes(api_world, label):
+    w = api_world[label]
     return {
         "connection": (f"/api/v1/connections/{w['books'].pk}/", "/api/v1/connections/", w["books"].pk),
         "event": (f"/api/v1/events/{w['event'].pk}/", "/api/v1/events/", w["event"].pk),
@@ -26,26 +26,26 @@ def _routes(world, label):
 
 
 @pytest.mark.parametrize("kind", ["connection", "event", "delivery"])
-def test_each_token_sees_its_own_tenant_and_nothing_of_the_other(world, api, kind):
+def test_each_token_sees_its_own_tenant_and_nothing_of_the_other(api_world, api, kind):
     for persona, own, other in (("admin_a", "a", "b"), ("viewer_a", "a", "b"), ("admin_b", "b", "a")):
         client = api[persona]
-        detail, listing, pk = _routes(world, own)[kind]
+        detail, listing, pk = _routes(api_world, own)[kind]
         ids = {row["id"] for row in client.get(listing).json()["results"]}
-        assert pk in ids and _routes(world, other)[kind][2] not in ids, persona
+        assert pk in ids and _routes(api_world, other)[kind][2] not in ids, persona
         assert client.get(detail).status_code == 200
-        response = client.get(_routes(world, other)[kind][0])
+        response = client.get(_routes(api_world, other)[kind][0])
         assert response.status_code == 404 and is_error_body(response.content), persona
 
 
-def test_a_token_of_a_member_of_two_tenants_reaches_only_its_own_tenant(world, personas, tenant_b):
+def test_a_token_of_a_member_of_two_tenants_reaches_only_its_own_tenant(api_world, personas, tenant_b):
     from mlconnector.api import tokens
     from mlconnector.tenants.models import Membership
 
     Membership.objects.create(user=personas["admin_a"], tenant=tenant_b, role="admin")
     _, token_b = tokens.issue(user=personas["admin_a"], tenant=tenant_b, name="b only")
     client = Api(token_b)
-    assert client.get(f"/api/v1/events/{world['a']['event'].pk}/").status_code == 404
-    assert client.get(f"/api/v1/events/{world['b']['event'].pk}/").status_code == 200
+    assert client.get(f"/api/v1/events/{api_world['a']['event'].pk}/").status_code == 404
+    assert client.get(f"/api/v1/events/{api_world['b']['event'].pk}/").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -59,8 +59,8 @@ def test_a_token_of_a_member_of_two_tenants_reaches_only_its_own_tenant(world, p
         ("/api/v1/connections/{books}/backfill/", {}),
     ],
 )
-def test_a_viewers_token_reads_but_changes_nothing(world, api, path, body):
-    a = world["a"]
+def test_a_viewers_token_reads_but_changes_nothing(api_world, api, path, body):
+    a = api_world["a"]
     url = path.format(books=a["books"].pk, delivery=a["delivery"].pk)
     response = api["viewer_a"].post(url, body)
     assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
@@ -71,16 +71,16 @@ def test_a_viewers_token_reads_but_changes_nothing(world, api, path, body):
     assert not AuditRecord.objects.filter(kind="api").exists()
 
 
-def test_a_viewer_may_test_a_connection_and_count_a_bulk_replay(world, api):
-    a = world["a"]
+def test_a_viewer_may_test_a_connection_and_count_a_bulk_replay(api_world, api):
+    a = api_world["a"]
     response = api["viewer_a"].post(f"/api/v1/connections/{a['books'].pk}/test/")
     assert response.status_code == 200 and "ok" in response.json()
     response = api["viewer_a"].post("/api/v1/deliveries/replay/", {"dry_run": True, "delivery": "failed"})
     assert response.status_code == 200 and response.json()["count"] == 1
 
 
-def test_an_admin_pauses_and_resumes_and_each_write_is_audited_with_the_tokens_name(world, api):
-    conn = world["a"]["delivery"].connection
+def test_an_admin_pauses_and_resumes_and_each_write_is_audited_with_the_tokens_name(api_world, api):
+    conn = api_world["a"]["delivery"].connection
     response = api["admin_a"].post(f"/api/v1/connections/{conn.pk}/pause/")
     assert response.status_code == 200 and response.json()["connection"]["status"] == "paused"
     again = api["admin_a"].post(f"/api/v1/connections/{conn.pk}/pause/")
@@ -93,11 +93,11 @@ def test_an_admin_pauses_and_resumes_and_each_write_is_audited_with_the_tokens_n
     ]
 
 
-def test_the_session_keeps_working_with_csrf(world, personas):
+def test_the_session_keeps_working_with_csrf(api_world, personas):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(personas["admin_a"])
     assert browser.get("/api/v1/events/").status_code == 200
-    url = f"/api/v1/connections/{world['a']['books'].pk}/pause/"
+    url = f"/api/v1/connections/{api_world['a']['books'].pk}/pause/"
     refused = browser.post(url)
     assert refused.status_code == 403 and "CSRF" in refused.json()["error"]["message"]
     browser.get("/api-tokens/")  # any page sets the CSRF cookie
@@ -105,14 +105,14 @@ def test_the_session_keeps_working_with_csrf(world, personas):
     assert browser.post(url, headers={"X-CSRFToken": token}).status_code == 200
 
 
-def test_anonymous_calls_get_401_with_the_error_body(world):
+def test_anonymous_calls_get_401_with_the_error_body(api_world):
     response = Client().get("/api/v1/events/")
     assert response.status_code == 401 and response.json()["error"]["code"] == "not_authenticated"
 
 
-def test_lists_are_cursor_paged(world, api):
+def test_lists_are_cursor_paged(api_world, api):
     for _ in range(4):
-        InboundEventFactory(connection=world["a"]["books"])
+        InboundEventFactory(connection=api_world["a"]["books"])
     client = api["admin_a"]
     seen, url = [], "/api/v1/events/?limit=2"
     while url:
@@ -135,14 +135,14 @@ def test_lists_are_cursor_paged(world, api):
         ("get", "/api/v1/deliveries/?cursor=garbage", 404, "not_found"),
     ],
 )
-def test_every_failure_has_one_error_body(world, api, method, path, status, code):
+def test_every_failure_has_one_error_body(api_world, api, method, path, status, code):
     response = getattr(api["admin_a"], method)(path)
     assert response.status_code == status
     error = response.json()["error"]
     assert error["code"] == code and error["message"] and isinstance(error["fields"], dict)
 
 
-def test_invalid_input_names_the_field(world, api):
+def test_invalid_input_names_the_field(api_world, api):
     response = api["admin_a"].get("/api/v1/events/?since=2026-13-45")
     assert response.json()["error"]["fields"] == {"since": ["Enter a valid date."]}
     bad_json = api["admin_a"].generic(
@@ -155,7 +155,7 @@ def test_invalid_input_names_the_field(world, api):
     assert bad_json.status_code == 400 and bad_json.json()["error"]["code"] == "parse_error"
 
 
-def test_a_crash_inside_a_view_is_a_500_with_the_error_body(world, api, monkeypatch):
+def test_a_crash_inside_a_view_is_a_500_with_the_error_body(api_world, api, monkeypatch):
     from mlconnector.api.v1 import views
 
     def boom(*args, **kwargs):
@@ -167,8 +167,8 @@ def test_a_crash_inside_a_view_is_a_500_with_the_error_body(world, api, monkeypa
     assert "kaboom" not in response.content.decode()
 
 
-def test_every_route_answers_with_its_format_suffix(world, api):
-    a = world["a"]
+def test_every_route_answers_with_its_format_suffix(api_world, api):
+    a = api_world["a"]
     client = api["admin_a"]
     for path in (
         "/api/v1/connections.json",
@@ -191,8 +191,8 @@ def test_every_route_answers_with_its_format_suffix(world, api):
     assert response.status_code == 200
 
 
-def test_an_idempotency_key_replays_the_first_answer(world, api):
-    client, delivery = api["admin_a"], world["a"]["delivery"]
+def test_an_idempotency_key_replays_the_first_answer(api_world, api):
+    client, delivery = api["admin_a"], api_world["a"]["delivery"]
     url = f"/api/v1/deliveries/{delivery.pk}/replay/"
     first = client.post(url, {}, headers={"Idempotency-Key": "replay-1"})
     second = client.post(url, {}, headers={"Idempotency-Key": "replay-1"})
@@ -208,7 +208,7 @@ def test_an_idempotency_key_replays_the_first_answer(world, api):
     assert other_token.post(url, {}, headers={"Idempotency-Key": "replay-1"})["Idempotent-Replayed"] == "true"
 
 
-def test_the_rate_limit_is_per_token_with_its_headers(world, api, settings):
+def test_the_rate_limit_is_per_token_with_its_headers(api_world, api, settings):
     settings.MLCONNECTOR_API_RATE_LIMIT = 3
     settings.MLCONNECTOR_API_RATE_WINDOW = 60
     answers = [api["admin_a"].get("/api/v1/events/") for _ in range(4)]
@@ -220,8 +220,8 @@ def test_the_rate_limit_is_per_token_with_its_headers(world, api, settings):
     assert api["viewer_a"].get("/api/v1/events/").status_code == 200  # another token has its own budget
 
 
-def test_bulk_replay_counts_first_and_replays_exactly_what_was_counted(world, api):
-    extra = DeliveryFactory(event=world["a"]["event"])
+def test_bulk_replay_counts_first_and_replays_exactly_what_was_counted(api_world, api):
+    extra = DeliveryFactory(event=api_world["a"]["event"])
     client = api["admin_a"]
     dry = client.post("/api/v1/deliveries/replay/", {"dry_run": True, "delivery": "failed"}).json()
     assert dry["count"] == 2 and dry["by_provider"] == {"testsink": 2}
@@ -229,22 +229,24 @@ def test_bulk_replay_counts_first_and_replays_exactly_what_was_counted(world, ap
     stale = client.post("/api/v1/deliveries/replay/", {"delivery": "failed", "expected_count": 5})
     assert stale.status_code == 409 and "2 failed deliveries match now" in stale.json()["error"]["message"]
     done = client.post("/api/v1/deliveries/replay/", {"delivery": "failed", "expected_count": 2}).json()
-    assert sorted(done["queued"]) == sorted([world["a"]["delivery"].pk, extra.pk])
-    assert world["b"]["delivery"].pk not in done["queued"]
+    assert sorted(done["queued"]) == sorted([api_world["a"]["delivery"].pk, extra.pk])
+    assert api_world["b"]["delivery"].pk not in done["queued"]
 
 
-def test_an_event_tells_its_timeline_and_its_payload_only_to_admins(world, api):
+def test_an_event_tells_its_timeline_and_its_payload_only_to_admins(api_world, api):
     from tests.factories import AuditRecordFactory
 
-    event = world["a"]["event"]
+    event = api_world["a"]["event"]
     AuditRecordFactory(tenant=event.tenant, event=event, kind="event.enriched", message="fetched invoice 42")
     body = api["admin_a"].get(f"/api/v1/events/{event.pk}/").json()
     assert [t["step"] for t in body["timeline"]] == ["Enriched"]
-    assert body["deliveries"][0]["id"] == world["a"]["delivery"].pk and body["payload"]["invoice_number"] == "0000042"
+    assert (
+        body["deliveries"][0]["id"] == api_world["a"]["delivery"].pk and body["payload"]["invoice_number"] == "0000042"
+    )
     assert api["viewer_a"].get(f"/api/v1/events/{event.pk}/").json()["payload"] is None
 
 
-def test_the_team_and_invitations(world, api, mailoutbox):
+def test_the_team_and_invitations(api_world, api, mailoutbox):
     client = api["admin_a"]
     assert {m["username"] for m in client.get("/api/v1/members/").json()["results"]} == {"alice", "victor"}
     refused = client.post("/api/v1/invitations/", {"email": "victor@example.com"})
@@ -256,7 +258,7 @@ def test_the_team_and_invitations(world, api, mailoutbox):
     assert client.get("/api/v1/invitations/").json()["results"] == []
 
 
-def test_the_old_api_still_answers_and_says_it_is_deprecated(world, personas):
+def test_the_old_api_still_answers_and_says_it_is_deprecated(api_world, personas):
     response = client_for(personas["admin_a"]).get("/api/events/")
     assert response.status_code == 200 and response["Deprecation"] == "true"
     assert "/api/v1/" in response["Link"]

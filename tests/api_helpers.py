@@ -1,22 +1,26 @@
-"""The API's world: one of everything in tenants A and B, and a token for each persona."""
+"""The API tests' helpers: a client that sends a bearer token and JSON, and a world to call it on."""
 
 from __future__ import annotations
 
-import pytest
 from django.test import Client
 
-from mlconnector.api import tokens
 from tests.factories import ConnectionFactory, DeliveryFactory, InboundEventFactory
 
 CHANNELS = [
     {"id": "C0ACCOUNTING", "name": "accounting", "is_private": False, "is_member": True},
     {"id": "C0EXECALERTS", "name": "exec-alerts", "is_private": False, "is_member": True},
 ]
-INVOICE = {"id": 42, "invoice_number": "0000042", "amount": {"amount": "6000.00", "code": "USD"}, "organization": "Acme"}
+INVOICE = {
+    "id": 42,
+    "invoice_number": "0000042",
+    "amount": {"amount": "6000.00", "code": "USD"},
+    "organization": "Acme",
+}
 
 
-@pytest.fixture
-def world(tenant_a, tenant_b, personas):
+def build_world(tenant_a, tenant_b) -> dict:
+    """In each tenant: FreshBooks, a Slack workspace with two channels, an invoice event of 6,000 USD
+    and its failed delivery."""
     rows = {}
     for tenant, label in ((tenant_a, "a"), (tenant_b, "b")):
         books = ConnectionFactory(tenant=tenant, name=f"Books {label.upper()}")
@@ -63,17 +67,3 @@ class Api(Client):
 
     def delete(self, path, data=None, **extra):
         return super().delete(path, headers=self._headers(extra), **extra)
-
-
-@pytest.fixture
-def tokens_for(personas, tenant_a, tenant_b):
-    made = {}
-    for name, user in personas.items():
-        tenant = tenant_b if name == "admin_b" else tenant_a
-        made[name] = tokens.issue(user=user, tenant=tenant, name=f"{name} script")[1]
-    return made
-
-
-@pytest.fixture
-def api(tokens_for):
-    return {name: Api(token) for name, token in tokens_for.items()}
