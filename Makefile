@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed lint bench-ingest bench-monday bench-ui browser screenshots clean
+.PHONY: run test install migrate seed lint api-schema bench-ingest bench-monday bench-ui browser screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -45,6 +45,10 @@ test: install browser
 # Refresh the README's screenshots (docs/screenshots/) from the browser tests.
 screenshots: install browser
 	MLCONNECTOR_SCREENSHOTS=1 $(VENV)/bin/pytest tests/browser
+
+# The API's OpenAPI schema, checked in: tests/api/test_schema.py fails when it differs from the code.
+api-schema: install
+	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py spectacular --validate --fail-on-warn --file docs/api/openapi.yaml
 
 lint: install
 	$(VENV)/bin/ruff check .

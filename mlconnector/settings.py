@@ -99,6 +99,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Outside CommonMiddleware, so it also sees the slash redirect it would send for an API path.
+    "mlconnector.api.v1.errors.ApiErrorBodies",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -106,7 +108,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "mlconnector.tenants.middleware.ActiveTenantMiddleware",
     "mlconnector.navigation.ErrorPages",
-    "mlconnector.api.v1.errors.ApiErrorBodies",
 ]
 
 ROOT_URLCONF = "mlconnector.urls"
@@ -235,6 +236,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mlconnector.api.v1.schema.add_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ConnectionStatusEnum": "mlconnector.connections.models.Connection.Status",
         "EventStatusEnum": "mlconnector.webhooks.models.InboundEvent.Status",

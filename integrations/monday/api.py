@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -91,6 +91,7 @@ def _error_name(name: str) -> str:
 
 
 class MondayView(ApiView):
+    pagination_class = None  # a handful of maps; boards are read whole from Monday
     def connection(self, pk: int) -> Connection:
         return get_object_or_404(Connection.objects.for_tenant(self.tenant).filter(provider="monday"), pk=pk)
 
@@ -111,6 +112,11 @@ class MapList(MondayView):
         )
 
 
+@extend_schema_view(
+    get=extend_schema(parameters=[OpenApiParameter("record_type", str, "path", enum=list(catalogue.RECORD_TYPES))]),
+    put=extend_schema(parameters=[OpenApiParameter("record_type", str, "path", enum=list(catalogue.RECORD_TYPES))]),
+    delete=extend_schema(parameters=[OpenApiParameter("record_type", str, "path", enum=list(catalogue.RECORD_TYPES))]),
+)
 class MapDetail(MondayView):
     def _record_type(self, record_type: str) -> str:
         if record_type not in catalogue.RECORD_TYPES:
@@ -130,9 +136,7 @@ class MapDetail(MondayView):
     )
     def put(self, request, connection: int, record_type: str, format=None):  # noqa: A002
         conn, record_type = self.connection(connection), self._record_type(record_type)
-        body = request.data
-        if not isinstance(body, dict):
-            raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+        body = self.body()
         board_id, columns, labels = body.get("board"), body.get("columns") or {}, body.get("status_labels") or {}
         problems = {}
         if not isinstance(board_id, str | int) or not str(board_id).strip():

@@ -18,6 +18,7 @@ from django.utils import timezone
 from rest_framework import permissions, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -73,6 +74,7 @@ def rate() -> tuple[int, float]:
 class ApiMixin:
     # JSON only (the browsable API is not served; /api/v1/docs/ documents every route).
     renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
     pagination_class = Pages
     permission_classes = [permissions.IsAuthenticated, TenantRole]
 
@@ -119,9 +121,11 @@ class ApiMixin:
             return
         if len(key) > 255:
             raise ValidationError({IDEMPOTENCY_HEADER: ["At most 255 characters."]})
-        fingerprint = hashlib.sha256(
-            b"\0".join([request.method.encode(), request.path.encode(), request.body])
-        ).hexdigest()
+        data = request.data
+        if hasattr(data, "lists"):
+            data = dict(data.lists())
+        sent = json.dumps(data, sort_keys=True, default=str).encode()
+        fingerprint = hashlib.sha256(b"\0".join([request.method.encode(), request.path.encode(), sent])).hexdigest()
         IdempotencyKey.objects.filter(token=token, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
         try:
             with transaction.atomic():  # a savepoint: the clash must not break an enclosing transaction
@@ -187,7 +191,13 @@ class ApiMixin:
             message=f"{request.method} {request.path} by {actor_name(request)}",
         )
 
-    # --- forms -----------------------------------------------------------------------------------
+    # --- bodies and forms -------------------------------------------------------------------------
+    def body(self) -> dict:
+        """The JSON body, which must be an object."""
+        if not isinstance(self.request.data, dict):
+            raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+        return self.request.data
+
     @staticmethod
     def valid(form):
         """A Django form's own validation, its errors as the API's error body (400)."""

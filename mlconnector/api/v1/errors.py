@@ -126,7 +126,15 @@ class ApiErrorBodies:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not request.path.startswith(API_PREFIX) or response.status_code < 400:
+        if not request.path.startswith(API_PREFIX):
+            return response
+        if response.status_code in (301, 302) and response.get("Location", "").endswith(request.path + "/"):
+            # CommonMiddleware's APPEND_SLASH: an API client is told, not redirected (a POST would lose its body).
+            return JsonResponse(
+                body("not_found", f"Nothing here: API routes end with a slash. Did you mean {request.path}/?"),
+                status=404,
+            )
+        if response.status_code < 400:
             return response
         if response.get("Content-Type", "").startswith("application/json"):
             return response

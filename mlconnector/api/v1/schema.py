@@ -13,3 +13,72 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "A personal API token (mlc_…), made on the API tokens page.",
         }
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": 'Every failure: `{"error": {"code", "message", "fields"}}`.',
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string", "description": "e.g. invalid, not_found, permission_denied, rate_limited"},
+                "message": {"type": "string", "description": "What went wrong, in words"},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    "description": "Field name -> what is wrong with it (empty when no field is at fault)",
+                },
+            },
+            "required": ["code", "message", "fields"],
+        }
+    },
+    "required": ["error"],
+}
+ERRORS = {
+    "400": "The request is not valid (see fields)",
+    "401": "No token, or a token that is unknown, revoked or expired",
+    "403": "Not allowed: a viewer's token changes nothing, and CSRF applies to browser sessions",
+    "404": "Not found in this tenant",
+    "405": "Method not allowed",
+    "406": "Only JSON is served",
+    "409": "Conflicts with the current state (e.g. pausing a paused connection)",
+    "415": "Send JSON",
+    "422": "Idempotency-Key reused for another request",
+    "429": "Rate limited: see Retry-After",
+    "502": "The provider could not be reached or refused",
+}
+RATE_HEADERS = {
+    name: {"schema": {"type": "integer"}, "description": text}
+    for name, text in (
+        ("RateLimit-Limit", "Calls allowed per window"),
+        ("RateLimit-Remaining", "Calls left now"),
+        ("RateLimit-Reset", "Seconds until the allowance is whole again"),
+    )
+}
+
+
+def add_errors(result, generator, request, public):
+    """drf-spectacular postprocessing hook: the one error body on every operation, the rate-limit
+    headers on its answers, and the Idempotency-Key header on every POST."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for response in operation["responses"].values():
+                response.setdefault("headers", {}).update(RATE_HEADERS)
+            for status, text in ERRORS.items():
+                operation["responses"].setdefault(status, {"description": text, "content": ref})
+            if method == "post":
+                operation.setdefault("parameters", []).append(
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 255},
+                        "description": "Send the same key again to get the first answer again, not a second change",
+                    }
+                )
+    return result

@@ -218,7 +218,8 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
         return qs.select_related("connection")
 
     def viewer_may(self, request) -> bool:
-        return self.action == "bulk_replay" and str(request.data.get("dry_run", "")).lower() in ("true", "1")
+        data = request.data if isinstance(request.data, dict) else {}
+        return self.action == "bulk_replay" and str(data.get("dry_run", "")).lower() in ("true", "1")
 
     def retrieve(self, request, *args, **kwargs):
         delivery = self.get_object()
@@ -292,7 +293,7 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         responses={201: s.InvitationSerializer},
     )
     def create(self, request, *args, **kwargs):
-        form = self.valid(InviteForm(request.data, tenant=self.tenant))
+        form = self.valid(InviteForm(self.body(), tenant=self.tenant))
         invitation = invitations.invite(
             tenant=self.tenant,
             email=form.cleaned_data["email"],

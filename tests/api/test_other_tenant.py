@@ -1,0 +1,84 @@
+"""A second tenant's token reaches none of the first tenant's objects, on every route of the schema:
+every path naming one of A's rows answers B's admin 404 whatever the method, and no list B reads
+shows anything of A's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from integrations.slack.models import RoutingRule
+from mlconnector.pipeline.models import Backfill
+from mlconnector.tenants.models import Invitation
+from tests.factories import ConnectionFactory
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.yaml").read_text())
+MARKERS = ["INV-A-1", "Books A", "Slack A", "A-only rule", "a-invitee@example.com", "Monday A", "alice", "victor"]
+
+
+@pytest.fixture
+def a_rows(api_world, tenant_a, admin_a):
+    from django.utils import timezone
+
+    a = api_world["a"]
+    monday = ConnectionFactory(tenant=tenant_a, provider="monday", name="Monday A", config={})
+    rule = RoutingRule.objects.create(
+        tenant=tenant_a, name="A-only rule", event_types=["invoice.create"], channel_id="C0X", channel_name="x"
+    )
+    invitation = Invitation.objects.create(
+        tenant=tenant_a,
+        email="a-invitee@example.com",
+        nonce="n",
+        expires_at=timezone.now() + timezone.timedelta(days=7),
+    )
+    backfill = Backfill.objects.create(
+        tenant=tenant_a, source=a["books"], target=monday, record_types=["invoice"], next_attempt_at=timezone.now()
+    )
+    return {
+        "connections": a["books"].pk,
+        "events": a["event"].pk,
+        "deliveries": a["delivery"].pk,
+        "backfills": backfill.pk,
+        "invitations": invitation.pk,
+        "slack": rule.pk,
+        "monday": monday.pk,
+    }
+
+
+def _fill(path: str, rows: dict) -> str:
+    resource = path.split("/")[3]
+    return (
+        path.replace("{id}", str(rows[resource]))
+        .replace("{connection}", str(rows[resource]))
+        .replace("{record_type}", "invoice")
+    )
+
+
+def test_every_route_naming_an_object_of_tenant_a_is_a_404_for_tenant_bs_token(a_rows, api):
+    checked = 0
+    for path, item in SCHEMA["paths"].items():
+        if "{" not in path:
+            continue
+        for method in item:
+            response = getattr(api["admin_b"], method)(_fill(path, a_rows), {})
+            assert response.status_code == 404, (method, path, response.status_code, response.content[:200])
+            assert response.json()["error"]["code"] == "not_found"
+            checked += 1
+    assert checked >= 25
+
+
+def test_no_list_tenant_b_reads_shows_anything_of_tenant_a(a_rows, api):
+    for path, item in SCHEMA["paths"].items():
+        if "{" in path or "get" not in item:
+            continue
+        response = api["admin_b"].get(path)
+        assert response.status_code == 200, path
+        assert not [m for m in MARKERS if m in response.content.decode()], path
+        mine = api["admin_a"].get(path).json()
+        assert mine.get("results") if isinstance(mine, dict) else mine, (
+            f"{path}: A sees nothing, so this proves nothing"
+        )
