@@ -98,11 +98,11 @@ def test_the_session_keeps_working_with_csrf(api_world, personas):
     browser.force_login(personas["admin_a"])
     assert browser.get("/api/v1/events/").status_code == 200
     url = f"/api/v1/connections/{api_world['a']['books'].pk}/pause/"
-    refused = browser.post(url)
+    refused = browser.post(url, content_type="application/json")
     assert refused.status_code == 403 and "CSRF" in refused.json()["error"]["message"]
     browser.get("/api-tokens/")  # any page sets the CSRF cookie
     token = browser.cookies["csrftoken"].value
-    assert browser.post(url, headers={"X-CSRFToken": token}).status_code == 200
+    assert browser.post(url, content_type="application/json", headers={"X-CSRFToken": token}).status_code == 200
 
 
 def test_anonymous_calls_get_401_with_the_error_body(api_world):
