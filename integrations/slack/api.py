@@ -217,6 +217,7 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
 
 class ChannelList(ApiView):
     pagination_class = None
+
     @extend_schema(summary="The Slack workspace's channels a rule can post to", responses=ChannelSerializer(many=True))
     def get(self, request, format=None):  # noqa: A002
         return Response(known_channels(slack_connection_for(self.tenant)))
