@@ -1,4 +1,5 @@
-"""Pruning: audit rows past retention, finished events past retention, django-q2's own results."""
+"""Pruning: audit rows past retention, finished events past retention, django-q2's own results, and the
+API's stored idempotent answers once their key has expired."""
 
 from __future__ import annotations
 
@@ -21,4 +22,8 @@ def prune() -> str:
         .exclude(status__in=["received", "processing", "retrying", "waiting", "failed"])
     )
     events, _ = finished.delete()
-    return f"pruned {audit} audit rows, {events} event rows"
+    from mlconnector.api.models import IdempotencyKey
+    from mlconnector.api.v1.base import IDEMPOTENCY_TTL
+
+    keys, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
+    return f"pruned {audit} audit rows, {events} event rows, {keys} idempotency keys"

@@ -262,3 +262,18 @@ def test_the_old_api_still_answers_and_says_it_is_deprecated(api_world, personas
     response = client_for(personas["admin_a"]).get("/api/events/")
     assert response.status_code == 200 and response["Deprecation"] == "true"
     assert "/api/v1/" in response["Link"]
+
+
+def test_stored_idempotent_answers_are_pruned_once_their_key_expired(api_world, api):
+    import time_machine
+    from django.utils import timezone
+
+    from mlconnector.api.models import IdempotencyKey
+    from mlconnector.pipeline.maintenance import prune
+
+    url = f"/api/v1/deliveries/{api_world['a']['delivery'].pk}/replay/"
+    api["admin_a"].post(url, {}, headers={"Idempotency-Key": "old"})
+    with time_machine.travel(timezone.now() + timezone.timedelta(hours=25)):
+        api["admin_a"].post(url, {}, headers={"Idempotency-Key": "new"})
+        assert "1 idempotency keys" in prune()
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
