@@ -1,3 +1,5 @@
+"""The REST API app: personal API tokens, stored idempotent answers, /api/v1/ and the first /api/."""
+
 from django.apps import AppConfig
 
 

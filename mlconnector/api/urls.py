@@ -1,3 +1,5 @@
+"""The first API's routes (/api/): deprecated by /api/v1/, kept answering as they did."""
+
 from rest_framework.routers import DefaultRouter
 
 from mlconnector.api import views
