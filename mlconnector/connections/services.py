@@ -84,14 +84,14 @@ class ActionRefused(ValueError):
     """The action does not apply to the connection as it is (says why, in words)."""
 
 
-def apply_action(conn: Connection, action: str, *, actor=None) -> Connection:
-    """Pause, resume or disconnect, as asked by a person (audited with their name)."""
+def apply_action(conn: Connection, action: str, *, actor=None, by: str = "") -> Connection:
+    """Pause, resume or disconnect, as asked by a person (audited with their name, or `by`)."""
     if action not in ACTIONS:
         raise ActionRefused("Unknown action.")
     status, allowed_from = ACTIONS[action]
     if conn.status not in allowed_from:
         raise ActionRefused(f"Cannot {action} a connection that is {conn.get_status_display().lower()}.")
-    who = actor.get_username() if getattr(actor, "is_authenticated", False) else "system"
+    who = by or (actor.get_username() if getattr(actor, "is_authenticated", False) else "system")
     return set_status(conn, status, actor=actor, reason=f"{action} by {who}")
 
 

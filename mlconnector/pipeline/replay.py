@@ -35,10 +35,11 @@ class ReplayResult:
 
 
 def replay_deliveries(
-    deliveries: QuerySet[Delivery], *, actor, resend: bool = False, prepare: bool = True
+    deliveries: QuerySet[Delivery], *, actor, resend: bool = False, prepare: bool = True, by: str = ""
 ) -> ReplayResult:
     """Queue deliveries again. `prepare=False` when the caller already chose exactly what to redo
-    (e.g. one Slack post of several), so the integration does not reset the rest."""
+    (e.g. one Slack post of several), so the integration does not reset the rest. `by` names who asked
+    in the audit trail when the username alone does not (e.g. "alice with API token “nightly”")."""
     result = ReplayResult()
     allowed = REPLAYABLE + ([S.SUCCEEDED] if resend else [])
     now = timezone.now()
@@ -71,7 +72,7 @@ def replay_deliveries(
             connection=delivery.connection,
             actor=actor,
             message=("resend requested" if resend and delivery.status == S.SUCCEEDED else "replay")
-            + f" by {getattr(actor, 'username', 'system')} (was {delivery.status})",
+            + f" by {by or getattr(actor, 'username', 'system')} (was {delivery.status})",
         )
     from mlconnector.pipeline.dispatcher import enqueue_deliveries
 

@@ -86,6 +86,9 @@ def test_an_admin_pauses_and_resumes_and_each_write_is_audited_with_the_tokens_n
     again = api["admin_a"].post(f"/api/v1/connections/{conn.pk}/pause/")
     assert again.status_code == 409 and again.json()["error"]["message"].startswith("Cannot pause")
     assert api["admin_a"].post(f"/api/v1/connections/{conn.pk}/resume/").json()["connection"]["status"] == "active"
+    # The connection page's "Setup and changes" names the token too.
+    changes = [r.message for r in AuditRecord.objects.filter(kind="connection", connection=conn)]
+    assert "status active → paused: pause by alice with API token “admin_a script”" in changes
     writes = [r.message for r in AuditRecord.objects.filter(kind="api").order_by("id")]
     assert writes == [
         f"POST /api/v1/connections/{conn.pk}/pause/ by alice with API token “admin_a script”",
@@ -201,6 +204,8 @@ def test_an_idempotency_key_replays_the_first_answer(api_world, api):
     assert second["Idempotent-Replayed"] == "true"
     delivery.refresh_from_db()
     assert delivery.replays == 1
+    replays = [r.message for r in AuditRecord.objects.filter(kind="replay", delivery=delivery)]
+    assert replays == ["replay by alice with API token “admin_a script” (was failed)"]
     assert AuditRecord.objects.filter(kind="api").count() == 1
     reused = client.post(url, {"resend": True}, headers={"Idempotency-Key": "replay-1"})
     assert reused.status_code == 422 and reused.json()["error"]["code"] == "idempotency_key_reused"

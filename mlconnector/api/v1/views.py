@@ -17,6 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from mlconnector.api.authentication import actor_name
 from mlconnector.api.v1 import serializers as s
 from mlconnector.api.v1.base import ApiViewSet
 from mlconnector.api.v1.errors import ApiError
@@ -97,7 +98,7 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
     def _apply(self, request, name: str):
         conn = self.get_object()
         try:
-            services.apply_action(conn, name, actor=request.user)
+            services.apply_action(conn, name, actor=request.user, by=actor_name(request))
         except services.ActionRefused as exc:
             raise ApiError(409, "conflict", str(exc))
         return self._result(conn, True, f"{conn.get_provider_label()} is {conn.get_status_display().lower()}.")
@@ -233,7 +234,10 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
         body = s.ReplayOneSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         result = replay_deliveries(
-            Delivery.objects.filter(pk=delivery.pk), actor=request.user, resend=body.validated_data["resend"]
+            Delivery.objects.filter(pk=delivery.pk),
+            actor=request.user,
+            resend=body.validated_data["resend"],
+            by=actor_name(request),
         )
         return Response({"queued": result.queued, "skipped": result.skipped, "summary": result.summary()})
 
@@ -259,7 +263,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
             raise ApiError(
                 409, "conflict", f"{count} failed deliveries match now, not {expected}: check the count and send again."
             )
-        result = replay_deliveries(failed, actor=request.user)
+        result = replay_deliveries(failed, actor=request.user, by=actor_name(request))
         return Response({**answer, "queued": result.queued, "skipped": result.skipped, "summary": result.summary()})
 
 
