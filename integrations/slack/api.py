@@ -18,19 +18,6 @@ from integrations.slack.preview import preview_rule
 from integrations.slack.rule_changes import delete_rule, save_rule
 from mlconnector.api.v1.base import ApiView, ApiViewSet
 
-# Body fields, as the rules page's form names them (channel: a channel id from /slack/channels/).
-FORM_FIELDS = (
-    "name",
-    "enabled",
-    "event_types",
-    "comparison",
-    "threshold",
-    "currency",
-    "counterparty",
-    "exclude_categories",
-    "channel",
-)
-
 
 class RuleSerializer(serializers.ModelSerializer):
     description = serializers.CharField(source="describe", read_only=True)
@@ -70,6 +57,10 @@ class RuleInput(serializers.Serializer):
     counterparty = serializers.CharField(required=False, allow_blank=True, max_length=200)
     exclude_categories = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
     channel = serializers.CharField(help_text="A channel id from GET /api/v1/slack/channels/")
+
+
+# Body fields, as the rules page's form names them (channel: a channel id from /slack/channels/).
+FORM_FIELDS = tuple(RuleInput().fields)
 
 
 class PatchedRuleInput(RuleInput):
