@@ -53,9 +53,19 @@ class ParsedEvent:
     event_type: str
     object_id: str
     account_id: str = ""
+    # A key starting with ONCE_PREFIX is unique for ever (a provider's own event id, e.g. GoCardless'
+    # "EV123"): the event is stored once, however often it is redelivered or polled. Any other key
+    # only dedupes while the event waits to be processed (FreshBooks sends identical bodies for
+    # two updates of one record).
     dedupe_key: str = ""
     # The non-secret wire fields, kept (redacted) for the audit trail.
     fields: dict[str, Any] = field(default_factory=dict)
+    # This event's own bytes when one webhook carries several (GoCardless batches up to 250): stored
+    # instead of the whole body, which stays verified but is not copied into every event.
+    raw: bytes | None = None
+
+
+ONCE_PREFIX = "once:"
 
 
 @dataclass
@@ -146,6 +156,9 @@ class Integration(ABC):
     # The module holding this provider's OAuth onboarding: `spec() -> OAuthSpec` and
     # `complete_oauth(request, *, tenant, token, reconnect)`. Empty: it connects another way (a token form).
     oauth_module: ClassVar[str] = ""
+    # The URL name of a connect page of its own (taking more than a token, e.g. an environment);
+    # reversed with no arguments, `?connection=<pk>` appended for a reconnect. Empty: the default.
+    connect_view: ClassVar[str] = ""
     # The module of this integration's own pages, mounted at /<provider>/ (empty: it has none).
     urlconf: ClassVar[str] = ""
     # The module of this integration's REST API routes (`urlpatterns`, built on mlconnector.api.v1's

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "integrations.freshbooks",
     "integrations.slack",
     "integrations.monday",
+    "integrations.gocardless",
 ]
 
 MIDDLEWARE = [
@@ -368,6 +369,8 @@ FRESHBOOKS_SCOPES = env_list(
         "user:bills:read",
         "user:bill_vendors:read",
         "user:expenses:read",
+        # GoCardless's fees are recorded as one expense per payout.
+        "user:expenses:write",
     ],
 )
 # Webhooks registered for every FreshBooks connection, on top of what its tenant's integrations
@@ -432,6 +435,23 @@ MONDAY_ITEM_URL = os.environ.get(
     if PRODUCTION
     else f"{_SANDBOX}/monday/boards/{{board}}/#item-{{item}}",
 )
+
+# GoCardless (vendors doc §2): an access token per environment, GoCardless-Version on every call.
+GOCARDLESS_API_URLS = {
+    "live": os.environ.get(
+        "GOCARDLESS_LIVE_API_URL", "https://api.gocardless.com" if PRODUCTION else f"{_SANDBOX}/gocardless/live"
+    ).rstrip("/"),
+    "sandbox": os.environ.get(
+        "GOCARDLESS_SANDBOX_API_URL",
+        "https://api-sandbox.gocardless.com" if PRODUCTION else f"{_SANDBOX}/gocardless/sandbox",
+    ).rstrip("/"),
+}
+GOCARDLESS_VERSION = os.environ.get("GOCARDLESS_VERSION", "2015-07-06")
+# How often each connection reads /events (the webhooks' fallback) and /payouts.
+GOCARDLESS_EVENTS_POLL_MINUTES = int(os.environ.get("GOCARDLESS_EVENTS_POLL_MINUTES", "10"))
+GOCARDLESS_PAYOUTS_POLL_HOURS = int(os.environ.get("GOCARDLESS_PAYOUTS_POLL_HOURS", "24"))
+# The FreshBooks expense category GoCardless's fees are booked to (a connection may hold another).
+GOCARDLESS_FEES_CATEGORY = os.environ.get("GOCARDLESS_FEES_CATEGORY", "Bank Fees")
 
 # --- Logging: one structured line per event, secrets scrubbed by a filter on every handler ----
 MLCONNECTOR_LOG_FILE = os.environ.get("MLCONNECTOR_LOG_FILE", "")

@@ -217,6 +217,39 @@ class FreshBooksClient(TokenClient):
             raise Rejected("FreshBooks did not return the created payment")
         return record
 
+    def delete_payment(self, account_id: str, payment_id: str | int) -> dict:
+        """A soft delete (vis_state 1): the invoice's outstanding amount comes back."""
+        _, data = self.request(
+            "PUT", self._account_path(account_id, "payment", payment_id), json={"payment": {"vis_state": 1}}
+        )
+        return (_result(data) or {}).get("payment") or {}
+
+    def create_expense(
+        self,
+        account_id: str,
+        *,
+        amount: Decimal,
+        currency: str,
+        day: date,
+        category_id: str | int,
+        vendor: str,
+        notes: str,
+    ) -> dict:
+        body = {
+            "expense": {
+                "amount": {"amount": f"{amount:.2f}", "code": currency},
+                "categoryid": int(category_id),
+                "date": day.isoformat(),
+                "vendor": vendor,
+                "notes": notes,
+            }
+        }
+        _, data = self.request("POST", self._account_path(account_id, "expense"), json=body)
+        record = (_result(data) or {}).get("expense")
+        if not isinstance(record, dict):
+            raise Rejected("FreshBooks did not return the created expense")
+        return record
+
     # --- webhook callbacks (events API) ---------------------------------------------------------
     def _callbacks_path(self, account_id: str, callback_id: str | int | None = None) -> str:
         path = f"/events/account/{account_id}/events/callbacks"

@@ -48,7 +48,33 @@ class FreshBooks(Integration):
     event_labels = {"invoice.sendByEmail": "Invoice emailed", "payment.create": "Payment received"}
     # FreshBooks as a target: payments collected elsewhere, recorded against their invoice
     # (payments_in.py). GoCardless's enrichment supplies the collected-payment shape it documents.
-    sync_handlers = {"gocardless": {"payments.confirmed": "record_payment"}}
+    # Every payment event goes to one handler that acts on the payment's state as GoCardless reports
+    # it when the event is handled, not on the event's name: a late `confirmed` after `charged_back`
+    # records nothing, and a `submitted` handled after the payment was confirmed records it. A
+    # payout's fees become one expense.
+    sync_handlers = {
+        "gocardless": {
+            **{
+                f"payments.{action}": "settle_payment"
+                for action in (
+                    "created",
+                    "customer_approval_granted",
+                    "customer_approval_denied",
+                    "submitted",
+                    "confirmed",
+                    "paid_out",
+                    "failed",
+                    "charged_back",
+                    "chargeback_cancelled",
+                    "chargeback_settled",
+                    "late_failure_settled",
+                    "resubmission_requested",
+                    "cancelled",
+                )
+            },
+            "payouts.paid": "record_fees",
+        }
+    }
     # The polling backstop, per connection (each holds its own interval; FRESHBOOKS_POLL_MINUTES is
     # the default): re-reads what changed and feeds what the webhooks missed (polling.py).
     jobs = {
@@ -151,6 +177,16 @@ class FreshBooks(Integration):
         from integrations.freshbooks.payments_in import record_payment
 
         return record_payment(self.connection, self.account_id, event, delivery, audit)
+
+    def settle_payment(self, event, delivery, audit: AuditContext):
+        from integrations.freshbooks.payments_in import settle_payment
+
+        return settle_payment(self.connection, self.account_id, event, delivery, audit)
+
+    def record_fees(self, event, delivery, audit: AuditContext):
+        from integrations.freshbooks.payments_in import record_fees
+
+        return record_fees(self.connection, self.account_id, event, delivery, audit)
 
     # --- enrichment -----------------------------------------------------------------------------
     def enrich(self, event_type: str, object_id: str, audit: AuditContext) -> Enriched:

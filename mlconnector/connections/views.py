@@ -50,6 +50,8 @@ def _own_connection(request, pk: int) -> Connection:
 def connect_url(integration, connection: Connection | None = None) -> str:
     """Where Connect (or Reconnect) starts: the OAuth flow, else the token form, else nowhere ("")."""
     query = f"?connection={connection.pk}" if connection is not None else ""
+    if integration.connect_view:
+        return reverse(integration.connect_view) + query
     if integration.oauth_module:
         return reverse("connection-connect", args=[integration.provider]) + query
     # The token form is another team's view; reverse it only if it exists.

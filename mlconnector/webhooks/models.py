@@ -66,7 +66,11 @@ class InboundEvent(TenantOwned):
         constraints = [
             models.UniqueConstraint(
                 fields=["dedupe_key"], condition=Q(status="received"), name="inbound_pending_dedupe"
-            )
+            ),
+            # A provider's own event id (contract.ONCE_PREFIX): stored once for ever.
+            models.UniqueConstraint(
+                fields=["dedupe_key"], condition=Q(dedupe_key__startswith="once:"), name="inbound_once_dedupe"
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="inbound_due"),

@@ -73,7 +73,7 @@ def receive(provider: str, endpoint_key: str, body: bytes, headers: dict[str, st
                 object_id=str(event.object_id)[:64],
                 account_id=str(event.account_id)[:64],
                 dedupe_key=event.dedupe_key or dedupe_key(endpoint.connection_id, body),
-                raw_body=body,
+                raw_body=event.raw if event.raw is not None else body,
                 headers=kept,
                 received_at=now,
             )
