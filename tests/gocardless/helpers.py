@@ -75,6 +75,7 @@ def send_invoice(
         {
             "customerid": client_id(w.business, organization),
             "status": status,
+            "create_date": min(books_today(), books_today() + timedelta(days=due_in)).isoformat(),
             "due_date": (books_today() + timedelta(days=due_in)).isoformat(),
             "lines": [{"name": "Work", "qty": "1", "unit_cost": {"amount": amount}}],
         },
