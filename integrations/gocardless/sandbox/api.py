@@ -120,6 +120,11 @@ def endpoint(request, environment: str, path: str) -> HttpResponse:
     except ApiError as exc:
         return _answer(exc.body(), exc.status, decision)
     flush(account)
+    # Faults queued for "gocardless-after" apply once the work is done and before the answer: a
+    # DELAY there is the window in which a client's worker can die after GoCardless acted.
+    after = faults.inject("gocardless-after", request)
+    if after is not None:
+        return after
     return _answer(data, status, decision)
 
 
