@@ -50,6 +50,14 @@ def enrich_payment(connection, client, payment_id: str) -> dict:
     invoice = str(meta.get("fb_invoice") or "")
     if meta.get("fb_account") and account and str(meta["fb_account"]) != account:
         invoice = ""  # asked for from another FreshBooks business: it matches none of these invoices
+    number, who = "", ""
+    if not invoice and links.get("subscription"):
+        from integrations.gocardless.payments_out import subscription_invoice
+
+        matched = subscription_invoice(connection, str(links["subscription"]), str(payment.get("charge_date") or ""))
+        if matched is not None:  # a retainer payment an invoice was linked to
+            invoice = matched.source_id
+            number, who = str(matched.data.get("invoice_number") or ""), str(matched.data.get("counterparty") or "")
     row, _ = GcPayment.objects.get_or_create(
         connection=connection,
         payment_id=payment["id"],
@@ -57,6 +65,8 @@ def enrich_payment(connection, client, payment_id: str) -> dict:
             "tenant_id": connection.tenant_id,
             "freshbooks_account": str(meta.get("fb_account") or ""),
             "invoice_id": invoice,
+            "invoice_number": number,
+            "counterparty": who,
             "amount": amount,
             "currency": currency,
             "status": status,

@@ -85,6 +85,10 @@ class MandateRequest(TenantOwned):
     """An invoice that could not be collected because its client has no usable mandate: on the
     "needs a mandate" list until a mandate appears (then its delivery goes on by itself)."""
 
+    class Kind(models.TextChoices):
+        MANDATE = "mandate", "Needs a mandate"
+        DECISION = "decision", "Needs a person to decide"
+
     class Status(models.TextChoices):
         OPEN = "open", "Needs a mandate"
         LINK_SENT = "link", "Link created"
@@ -96,6 +100,8 @@ class MandateRequest(TenantOwned):
         "pipeline.Delivery", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     invoice_id = models.CharField(max_length=32)
+    # A mandate to set up, or a person to decide (an invoice matching several subscription payments).
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MANDATE)
     invoice_number = EncryptedCharField(null=True, blank=True, default="")
     freshbooks_client_id = models.CharField(max_length=32, blank=True, default="")
     client_name = EncryptedCharField(null=True, blank=True, default="")

@@ -20,7 +20,7 @@ asked for again, with the next attempt's key); once submitted, it is flagged ins
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import IntegrityError
 from django.utils import timezone
@@ -34,6 +34,8 @@ from mlconnector.http import AuditContext, NotFound, Rejected, Waiting
 from mlconnector.pipeline.models import Delivery, RecordLink
 
 CANCELLABLE = ("pending_customer_approval", "pending_submission")
+SUBSCRIPTION_PAYMENT = "subscription_payment"
+SUBSCRIPTION_WINDOW = timedelta(days=15)
 
 
 def idempotency_key(tenant_id: int, account: str, invoice_id: str, attempt: int) -> str:
@@ -109,6 +111,9 @@ def _create(connection, client, event, delivery, invoice, account, outstanding, 
             customer_id=customer["id"],
             reason=f"{outstanding:.2f} {currency} is over the mandate's limit of {from_minor(limit)} per payment",
         )
+    covered = _subscription_cover(connection, client, customer["id"], currency, amount_minor, invoice, wait)
+    if covered is not None:
+        return covered
     due = _day(invoice.get("due_date"))
     earliest = _day(mandate.get("next_possible_charge_date"))
     charge_date = max(d for d in (due, earliest, timezone.localdate()) if d is not None)
@@ -252,20 +257,106 @@ def _active_mandate(client: GoCardlessClient, customer_id: str, currency: str) -
     return mandates[0] if mandates else None
 
 
+def _subscription_cover(
+    connection, client, customer_id: str, currency: str, amount_minor: int, invoice: dict, wait: dict
+):
+    """A client paying a monthly retainer through a GoCardless subscription is never charged again
+    for the invoice it covers: an invoice whose client, amount and period (from SUBSCRIPTION_WINDOW
+    days before the invoice date to as long after its due date) match exactly one upcoming payment
+    of the client's active subscriptions is linked to that payment instead. Several matches go to a
+    person (the invoice waits on the list), never to the bank."""
+    invoice_id = wait["invoice_id"]
+    mine = RecordLink.objects.filter(
+        connection=connection, source_type="invoice", source_id=invoice_id, remote_type=SUBSCRIPTION_PAYMENT
+    ).first()
+    if mine is not None:
+        return SyncResult(
+            remote_id=mine.remote_id.split(":")[0],
+            noop=True,
+            message=f"invoice #{wait['number']} is covered by subscription payment {mine.remote_id}",
+        )
+    subscriptions = [
+        s
+        for s in client.iterate("subscriptions", {"customer": customer_id, "status": "active"})
+        if s.get("currency") == currency
+    ]
+    if not subscriptions:
+        return None
+    start = (_day(invoice.get("create_date")) or timezone.localdate()) - SUBSCRIPTION_WINDOW
+    end = (_day(invoice.get("due_date")) or timezone.localdate()) + SUBSCRIPTION_WINDOW
+    claimed = set(
+        RecordLink.objects.filter(connection=connection, remote_type=SUBSCRIPTION_PAYMENT).values_list(
+            "remote_id", flat=True
+        )
+    )
+    matches = [
+        f"{s['id']}:{u.get('charge_date')}"
+        for s in subscriptions
+        for u in (s.get("upcoming_payments") or [])
+        if int(u.get("amount") or 0) == amount_minor and (d := _day(u.get("charge_date"))) and start <= d <= end
+    ]
+    free = [m for m in matches if m not in claimed]
+    if len(free) == 1:
+        RecordLink.objects.create(
+            tenant_id=connection.tenant_id,
+            connection=connection,
+            source_type="invoice",
+            source_id=invoice_id,
+            remote_type=SUBSCRIPTION_PAYMENT,
+            remote_id=free[0],
+            data={"invoice_number": wait["number"], "counterparty": wait["name"]},
+        )
+        _close_request(connection, invoice_id, "covered by a subscription", resolved=True)
+        return SyncResult(
+            remote_id=free[0].split(":")[0],
+            message=f"invoice #{wait['number']} is covered by subscription payment {free[0]}: not charged again",
+        )
+    if len(free) > 1:
+        _needs_mandate(
+            **wait,
+            customer_id=customer_id,
+            kind=MandateRequest.Kind.DECISION,
+            reason=f"matches {len(free)} upcoming subscription payments ({', '.join(free)}): a person decides",
+        )
+    return None
+
+
+def subscription_invoice(connection, subscription_id: str, charge_date: str) -> RecordLink | None:
+    """The invoice a subscription's payment was matched to, if any."""
+    return RecordLink.objects.filter(
+        connection=connection, remote_type=SUBSCRIPTION_PAYMENT, remote_id=f"{subscription_id}:{charge_date}"
+    ).first()
+
+
 def _needs_mandate(
-    *, connection, delivery, invoice_id, number, fb_client_id, name, email, amount, currency, customer_id, reason
+    *,
+    connection,
+    delivery,
+    invoice_id,
+    number,
+    fb_client_id,
+    name,
+    email,
+    amount,
+    currency,
+    customer_id,
+    reason,
+    kind=MandateRequest.Kind.MANDATE,
 ):
     row, made = MandateRequest.objects.get_or_create(
         connection=connection,
         invoice_id=invoice_id,
         defaults={"tenant_id": connection.tenant_id, "reason": reason[:300]},
     )
+    row.kind = kind
     row.delivery = delivery or row.delivery
     row.invoice_number, row.freshbooks_client_id, row.client_name, row.email = number, fb_client_id, name, email
     row.amount, row.currency, row.customer_id, row.reason = amount, currency, customer_id, reason[:300]
     if row.status in (MandateRequest.Status.RESOLVED, MandateRequest.Status.CLOSED):
         row.status, row.resolved_at = MandateRequest.Status.OPEN, None
     row.save()
+    if kind == MandateRequest.Kind.DECISION:
+        raise Waiting(f"needs a person: {reason} (invoice #{number} is on the “Needs a mandate” list)")
     raise Waiting(f"needs a mandate: {reason} (invoice #{number} is on the “Needs a mandate” list)")
 
 

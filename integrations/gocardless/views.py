@@ -244,7 +244,7 @@ def mandate_link(request, pk: int, request_id: int):
     conn = _connection(request, pk)
     if not can_edit(request.user, conn.tenant):
         raise PermissionDenied("Only an admin of this tenant can ask a client for a mandate.")
-    row = get_object_or_404(MandateRequest, connection=conn, pk=request_id)
+    row = get_object_or_404(MandateRequest, connection=conn, pk=request_id, kind=MandateRequest.Kind.MANDATE)
     from integrations.gocardless.payments_out import billing_request_link
 
     back = settings.MLCONNECTOR_PUBLIC_URL + reverse("gocardless-mandates", args=[conn.pk])

@@ -247,3 +247,54 @@ def test_a_second_customer_with_the_freshbooks_client_id_in_metadata_is_found(te
     run_due()
     [payment] = gc_payments(w.org)
     assert payment["links"]["customer"] == other["id"]
+
+
+def _retainer(w, amount_minor: int, count: int = 2):
+    from integrations.gocardless.sandbox.scenario import add_subscription
+    from integrations.gocardless.sandbox.state import rows
+
+    mandate = next(r.data for r in rows(w.org, "mandate") if r.data["status"] == "active")
+    soon = min((date.today() + timedelta(days=5)).day, 28)
+    return add_subscription(w.org, mandate["id"], amount_minor, count=count, day_of_month=soon)
+
+
+def test_an_invoice_a_subscription_covers_is_linked_to_its_payment_not_charged_again(tenant_a):
+    w = world(tenant_a)
+    sub = _retainer(w, 50000, count=1)
+    invoice = send_invoice(w, "500.00", due_in=20)
+    run_due()
+    assert gc_payments(w.org) == []  # no second charge
+    delivery = Delivery.objects.get(connection=w.gc)
+    assert delivery.status == "succeeded" and delivery.remote_id == sub["id"]
+    # The subscription's own payment is then matched to the invoice and posted once.
+    from integrations.gocardless.sandbox.scenario import collect_subscription
+
+    paid = collect_subscription(w.org, sub["id"])
+    move_payment(w.org, paid["id"], "submit")
+    move_payment(w.org, paid["id"], "confirm")
+    flush(w.org)
+    run_due()
+    [posted] = fb_payments(w.business, invoice["id"])
+    assert posted["amount"]["amount"] == "500.00" and paid["id"] in posted["note"]
+    assert GcPayment.objects.get(payment_id=paid["id"]).invoice_id == str(invoice["id"])
+
+
+def test_an_invoice_matching_several_subscription_payments_goes_to_a_person_not_the_bank(tenant_a):
+    from integrations.gocardless.models import MandateRequest
+
+    w = world(tenant_a)
+    _retainer(w, 50000, count=3)
+    send_invoice(w, "500.00", due_in=60)
+    run_due()
+    assert gc_payments(w.org) == []
+    request = MandateRequest.objects.get()
+    assert request.kind == "decision" and "a person decides" in request.reason
+    assert Delivery.objects.get(connection=w.gc).status == "waiting"
+
+
+def test_a_subscription_of_another_amount_does_not_stop_an_invoice(tenant_a):
+    w = world(tenant_a)
+    _retainer(w, 50000)
+    send_invoice(w, "120.00")
+    run_due()
+    assert len(gc_payments(w.org)) == 1

@@ -55,6 +55,7 @@ LIST_FILTERS = {
     "payments": ("mandate", "status", "currency", "creditor"),
     "payouts": ("status", "currency", "creditor"),
     "billing_requests": ("status", "customer"),
+    "subscriptions": ("mandate", "customer", "status"),
     "events": ("resource_type", "action", "payment", "mandate", "payout", "billing_request", "customer"),
 }
 

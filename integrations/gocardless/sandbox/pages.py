@@ -45,6 +45,7 @@ def console(request):
             "mandates": mandates,
             "payments": [r.data for r in rows(account, "payment").order_by("-id")[:50]],
             "payouts": [r.data for r in rows(account, "payout").order_by("-id")[:20]],
+            "subscriptions": [r.data for r in rows(account, "subscription").order_by("id")],
             "events": [r.data for r in rows(account, "event").order_by("-id")[:30]],
             "endpoint": webhook_endpoint(account),
             "moves": [(m, spec[1]) for m, spec in scenario.MOVES.items()],
@@ -84,12 +85,21 @@ def console_action(request, key: str, action: str):
         elif action == "move":
             payment = scenario.move_payment(account, request.POST.get("payment", ""), request.POST.get("move", ""))
             messages.success(request, f"Payment {payment['id']} is now {payment['status']}.")
+        elif action == "subscription":
+            amount = round(float(request.POST.get("amount", "0")) * 100)
+            sub = scenario.add_subscription(account, request.POST.get("mandate", ""), amount)
+            messages.success(
+                request, f"Subscription {sub['id']} created: next payment {sub['upcoming_payments'][0]['charge_date']}."
+            )
+        elif action == "collect":
+            payment = scenario.collect_subscription(account, request.POST.get("subscription", ""))
+            messages.success(request, f"Subscription payment {payment['id']} created for {payment['charge_date']}.")
         elif action == "payout":
             payout = scenario.create_payout(account, request.POST.get("currency", "USD"))
             messages.success(request, f"Payout {payout['id']} paid." if payout else "No confirmed payment to pay out.")
         else:
             raise Http404("No such action")
-    except (ApiError, KeyError) as exc:
+    except (ApiError, KeyError, ValueError, StopIteration) as exc:
         messages.error(request, getattr(exc, "message", None) or f"Cannot do that: {exc}")
     flush(account)
     return redirect(back)

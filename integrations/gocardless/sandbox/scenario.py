@@ -185,6 +185,105 @@ def _set_status(account, row: SandboxObject, status: str, cause: str, descriptio
     return row.data
 
 
+def add_subscription(
+    account: SandboxAccount,
+    mandate_id: str,
+    amount: int,
+    *,
+    day_of_month: int = 1,
+    count: int = 3,
+    name: str = "Monthly retainer",
+) -> dict:
+    """A monthly subscription on a mandate, with its next `count` payments listed as GoCardless
+    lists them (`upcoming_payments`: charge date and amount)."""
+    mandate = get(account, "mandate", mandate_id).data
+    currency = next(c for c, scheme in SCHEMES.items() if scheme == mandate["scheme"])
+    first = _next_day_of_month(add_days(today(), 3), day_of_month)
+    dates = [first]
+    for _ in range(count - 1):
+        dates.append(_next_day_of_month(add_days(dates[-1], 1), day_of_month))
+    row = save(
+        account,
+        "subscription",
+        {
+            "created_at": now_iso(),
+            "amount": amount,
+            "currency": currency,
+            "status": "active",
+            "name": name,
+            "interval": 1,
+            "interval_unit": "monthly",
+            "day_of_month": day_of_month,
+            "start_date": first.isoformat(),
+            "upcoming_payments": [{"charge_date": d.isoformat(), "amount": amount} for d in dates],
+            "metadata": {},
+            "links": {"mandate": mandate_id, "customer": mandate["links"].get("customer")},
+        },
+    )
+    emit(
+        account,
+        "subscriptions",
+        "created",
+        {"subscription": row.object_id},
+        cause="subscription_created",
+        description="Subscription created.",
+        origin="api",
+    )
+    return row.data
+
+
+def collect_subscription(account: SandboxAccount, subscription_id: str) -> dict:
+    """The subscription's next upcoming payment becomes a payment (pending submission)."""
+    row = get(account, "subscription", subscription_id)
+    upcoming = row.data.get("upcoming_payments") or []
+    if not upcoming:
+        raise invalid_state("subscription_finished", "The subscription has no upcoming payment.")
+    nxt, row.data["upcoming_payments"] = upcoming[0], upcoming[1:]
+    row.save(update_fields=["data", "updated_at"])
+    mandate = get(account, "mandate", row.data["links"]["mandate"]).data
+    payment = save(
+        account,
+        "payment",
+        {
+            "created_at": now_iso(),
+            "amount": nxt["amount"],
+            "amount_refunded": 0,
+            "currency": row.data["currency"],
+            "charge_date": nxt["charge_date"],
+            "description": row.data["name"],
+            "reference": "",
+            "metadata": {},
+            "retry_if_possible": True,
+            "scheme": mandate["scheme"],
+            "status": "pending_submission",
+            "links": {
+                "mandate": mandate["id"],
+                "subscription": subscription_id,
+                "creditor": mandate["links"].get("creditor"),
+                "customer": mandate["links"].get("customer"),
+            },
+        },
+    )
+    emit(
+        account,
+        "payments",
+        "created",
+        {"payment": payment.object_id, "subscription": subscription_id},
+        cause="payment_created",
+        description="Payment created by a subscription.",
+    )
+    return payment.data
+
+
+def _next_day_of_month(day, day_of_month: int):
+    from datetime import date
+
+    candidate = date(day.year, day.month, min(day_of_month, 28))
+    if candidate < day:
+        candidate = date(day.year + (day.month == 12), 1 if day.month == 12 else day.month + 1, min(day_of_month, 28))
+    return candidate
+
+
 def fee_for(amount: int) -> int:
     return min(400, amount * FEE_RATE_PERCENT // 100 + 20)
 

@@ -34,6 +34,7 @@ PREFIXES = {
     "payment": "PM",
     "payout": "PO",
     "billing_request": "BRQ",
+    "subscription": "SB",
     "billing_request_flow": "BRF",
     "event": "EV",
     "webhook": "WB",
@@ -48,6 +49,7 @@ RESOURCES = {
     "payouts": "payout",
     "payout_items": "payout_item",
     "billing_requests": "billing_request",
+    "subscriptions": "subscription",
     "billing_request_flows": "billing_request_flow",
     "events": "event",
 }
