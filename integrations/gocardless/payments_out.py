@@ -30,7 +30,7 @@ from integrations.gocardless.client import GoCardlessClient
 from integrations.gocardless.models import FAILED, GcPayment, MandateRequest
 from integrations.gocardless.money import SCHEME_CURRENCIES, BadAmount, from_minor, to_minor
 from mlconnector.contract import SyncResult
-from mlconnector.http import AuditContext, NotFound, Rejected, Waiting
+from mlconnector.http import AuditContext, NotFound, ProviderError, Rejected, Unavailable, Waiting
 from mlconnector.pipeline.models import Delivery, RecordLink
 
 CANCELLABLE = ("pending_customer_approval", "pending_submission")
@@ -445,6 +445,10 @@ def _freshbooks_client(event, account: str, client_id: str, audit: AuditContext)
         )
     except NotFound:
         return {}
+    except ProviderError as exc:
+        # FreshBooks' trouble, not GoCardless's: this delivery must not mark GoCardless as needing a
+        # reconnect. It tries again later (FreshBooks' own connection page says what is wrong).
+        raise Unavailable(f"could not read the client from FreshBooks: {exc}", retry_after=exc.retry_after) from None
 
 
 def _is_draft(invoice: dict) -> bool:

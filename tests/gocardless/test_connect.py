@@ -93,3 +93,8 @@ def test_every_call_pins_the_gocardless_version_and_the_fake_refuses_one_without
         HTTP_GOCARDLESS_VERSION="2015-07-06",
     )
     assert with_it.status_code == 200 and with_it.json()["creditors"][0]["name"] == "Demo Books Ltd"
+
+
+def test_the_home_page_offers_to_connect_gocardless_with_its_own_form(as_admin_a):
+    seed_demo()
+    assert b'href="/gocardless/connect/"' in as_admin_a.get("/").content

@@ -298,3 +298,34 @@ def test_a_subscription_of_another_amount_does_not_stop_an_invoice(tenant_a):
     send_invoice(w, "120.00")
     run_due()
     assert len(gc_payments(w.org)) == 1
+
+
+def test_freshbooks_refusing_the_client_lookup_does_not_blame_gocardless(tenant_a):
+    w = world(tenant_a)
+    send_invoice(w, "20.00")
+    w.books.credentials = {"access_token": "revoked-token-000000000000"}
+    w.books.save(update_fields=["credentials"])
+    from mlconnector.pipeline.delivery import deliver
+    from mlconnector.webhooks.models import InboundEvent
+
+    event = InboundEvent.objects.get(event_type="invoice.create")
+    from integrations.freshbooks.sandbox.state import rows as fb_rows
+
+    event.payload = next(r.data for r in fb_rows(w.business, "invoice"))
+    event.status = "processed"
+    event.save(update_fields=["payload", "status"])
+    from django.utils import timezone
+
+    delivery = Delivery.objects.create(
+        tenant=tenant_a,
+        event=event,
+        connection=w.gc,
+        provider="gocardless",
+        event_type="invoice.create",
+        next_attempt_at=timezone.now(),
+    )
+    deliver(delivery.pk)
+    delivery.refresh_from_db()
+    w.gc.refresh_from_db()
+    assert delivery.status == "retrying" and "could not read the client from FreshBooks" in delivery.last_error
+    assert w.gc.status == "active" and gc_payments(w.org) == []
