@@ -42,7 +42,10 @@ class SettingsForm(forms.Form):
         strip=True,
         max_length=200,
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text="From GoCardless: Developers → Webhook endpoints → your endpoint → Secret. Leave empty to keep the one saved.",
+        help_text=(
+            "From GoCardless: Developers → Webhook endpoints → your endpoint → Secret. "
+            "Leave empty to keep the one saved."
+        ),
     )
     fees_category = forms.CharField(
         label="FreshBooks expense category for GoCardless fees",

@@ -80,7 +80,8 @@ class GoCardless(Integration):
     def check(self, audit: AuditContext | None = None) -> str:
         creditor = self.client(audit).creditor()
         env = (self.connection.config or {}).get("environment", "sandbox")
-        return f"Creditor {creditor.get('name') or creditor.get('id')} ({creditor.get('id')}) is reachable in the {env} environment."
+        name = creditor.get("name") or creditor.get("id")
+        return f"Creditor {name} ({creditor.get('id')}) is reachable in the {env} environment."
 
     # --- receiving ------------------------------------------------------------------------------
     @classmethod

@@ -74,12 +74,13 @@ class ApiError(Exception):
         self.status, self.type, self.message, self.errors = status, type_, message, errors or []
 
     def body(self) -> dict:
+        anchor = (self.errors[0].get("reason") if self.errors else "") or self.type
         return {
             "error": {
                 "code": self.status,
                 "type": self.type,
                 "message": self.message,
-                "documentation_url": f"https://developer.gocardless.com/api-reference#{self.errors[0].get('reason') or self.type if self.errors else self.type}",
+                "documentation_url": f"https://developer.gocardless.com/api-reference#{anchor}",
                 "request_id": secrets.token_hex(8),
                 "errors": self.errors or [{"reason": self.type, "message": self.message}],
             }
