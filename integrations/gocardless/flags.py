@@ -53,7 +53,8 @@ def _settled(sender, tenant_id: int, reference: str, outcome: str, remote_id: st
 
 
 def notify(row: GcPayment, reason: str) -> None:
-    """Once per payment and reason (callers only call on a change): audit row and admin email."""
+    """Once per payment and reason (callers only call on a change): audit row, admin email, and a
+    Slack post when the tenant's Slack is connected and a channel is set on the settings page."""
     conn = row.connection
     words = f"GoCardless payment {row.payment_id}" + (f" (invoice #{row.invoice_number})" if row.invoice_number else "")
     record(
@@ -74,9 +75,12 @@ def notify(row: GcPayment, reason: str) -> None:
             if m.user.email
         }
     )
+    link = settings.MLCONNECTOR_PUBLIC_URL + reverse("gocardless-payments", args=[conn.pk])
+    _tell_slack(
+        conn, f":warning: {words} needs a look: {reason}. Nothing was posted to FreshBooks for it. <{link}|Payments>"
+    )
     if not emails:
         return
-    link = settings.MLCONNECTOR_PUBLIC_URL + reverse("gocardless-payments", args=[conn.pk])
     try:
         send_mail(
             f"[ml-connector] {words} needs a look",
@@ -86,3 +90,27 @@ def notify(row: GcPayment, reason: str) -> None:
         )
     except Exception:  # noqa: BLE001 - a mail server down must not undo the flag
         log.exception("could not email the admins of tenant %s", row.tenant_id)
+
+
+def _tell_slack(conn, text: str) -> None:
+    """One post; a Slack that refuses or is down is recorded and never undoes the flag."""
+    from mlconnector.connections.models import Connection
+    from mlconnector.http import AuditContext
+
+    channel = (conn.config or {}).get("alerts_channel") or ""
+    slack = (
+        Connection.objects.for_tenant(conn.tenant_id).filter(provider="slack", status=Connection.Status.ACTIVE).first()
+    )
+    if not channel or slack is None:
+        return
+    try:
+        slack.integration.client(AuditContext(tenant=conn.tenant, connection=slack)).post_message(
+            channel, {"text": text}
+        )
+    except Exception as exc:  # noqa: BLE001 - the notification is best effort; the flag stays
+        record(
+            AuditRecord.Kind.CONNECTION,
+            connection=conn,
+            outcome=AuditRecord.Outcome.ERROR,
+            message=f"could not tell Slack {channel} about a payment that needs a person: {exc}",
+        )

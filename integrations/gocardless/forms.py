@@ -53,6 +53,19 @@ class SettingsForm(forms.Form):
         error_messages={"required": "Name the FreshBooks expense category the fees go to."},
     )
 
+    alerts_channel = forms.CharField(
+        label="Slack channel for payments that need a person",
+        required=False,
+        max_length=80,
+        help_text="E.g. #accounting. Flagged, failed and charged-back payments are posted there (Slack connected).",
+    )
+
+    def clean_alerts_channel(self) -> str:
+        channel = self.cleaned_data["alerts_channel"].strip()
+        if channel and (" " in channel or len(channel) < 2):
+            raise forms.ValidationError("Name one channel, e.g. #accounting.")
+        return channel
+
     def clean_webhook_secret(self) -> str:
         secret = self.cleaned_data["webhook_secret"]
         if secret and any(c.isspace() for c in secret):

@@ -154,7 +154,10 @@ def settings_page(request, pk: int):
         raise PermissionDenied(ADMIN_ONLY)
     form = SettingsForm(
         request.POST or None,
-        initial={"fees_category": (conn.config or {}).get("fees_category") or settings.GOCARDLESS_FEES_CATEGORY},
+        initial={
+            "fees_category": (conn.config or {}).get("fees_category") or settings.GOCARDLESS_FEES_CATEGORY,
+            "alerts_channel": (conn.config or {}).get("alerts_channel", ""),
+        },
     )
     status = 200
     if request.method == "POST":
@@ -170,7 +173,11 @@ def settings_page(request, pk: int):
                 )
             services.update_config(
                 conn,
-                {**(conn.config or {}), "fees_category": form.cleaned_data["fees_category"]},
+                {
+                    **(conn.config or {}),
+                    "fees_category": form.cleaned_data["fees_category"],
+                    "alerts_channel": form.cleaned_data["alerts_channel"],
+                },
                 actor=request.user,
                 message="GoCardless settings saved",
             )

@@ -329,3 +329,27 @@ def test_freshbooks_refusing_the_client_lookup_does_not_blame_gocardless(tenant_
     w.gc.refresh_from_db()
     assert delivery.status == "retrying" and "could not read the client from FreshBooks" in delivery.last_error
     assert w.gc.status == "active" and gc_payments(w.org) == []
+
+
+def test_a_flag_is_posted_to_the_slack_channel_set_for_it(tenant_a, admin_a):
+    from integrations.slack.sandbox import state as slack_state
+    from tests.slack.helpers import sandbox_slack_connection, texts
+
+    w = world(tenant_a)
+    sandbox_slack_connection(tenant_a)
+    w.gc.config = {**w.gc.config, "alerts_channel": "#accounting"}
+    w.gc.save(update_fields=["config"])
+    slack_state.ensure_workspace()
+    invoice = send_invoice(w, "40.00")
+    run_due()
+    [payment] = gc_payments(w.org)
+    move_payment(w.org, payment["id"], "submit")
+    flush(w.org)
+    run_due()
+    from integrations.freshbooks.sandbox import records
+    from integrations.freshbooks.sandbox.state import KINDS
+
+    records.delete(w.business, KINDS["invoice"], invoice["id"])
+    store_books_event(w, "invoice.delete", invoice["id"])
+    run_due()
+    assert any(payment["id"] in t and "deleted in FreshBooks" in t for t in texts("#accounting"))
