@@ -1,6 +1,8 @@
 """A worker SIGKILLed after GoCardless made the payment and before ml-connector committed anything:
 the delivery is taken up again, sends the same Idempotency-Key, and finds the payment GoCardless
-already made. Exactly one GoCardless payment (a real qcluster; SQLite, and PostgreSQL + Redis in CI)."""
+already made. Then the same on the way back: a worker killed after FreshBooks recorded the
+collected payment. Exactly one GoCardless payment and exactly one FreshBooks payment (a real
+qcluster; SQLite, and PostgreSQL + Redis in CI)."""
 
 from datetime import timedelta
 
@@ -91,3 +93,49 @@ def test_a_worker_killed_between_gocardlesss_answer_and_our_commit_makes_exactly
     [payment] = [r.data for r in rows(org, "payment")]
     assert GcPayment.objects.get().payment_id == payment["id"] == delivery.remote_id
     assert AuditRecord.objects.filter(kind=AuditRecord.Kind.WORKER_DIED, delivery=delivery).exists()
+
+    # The way back: confirmed at GoCardless, recorded in FreshBooks by a worker that dies after
+    # FreshBooks wrote the payment and before it answered.
+    from integrations.gocardless.integration import GoCardless
+    from integrations.gocardless.sandbox import move_payment
+    from mlconnector.http import AuditContext
+    from tests.gocardless.helpers import fb_payments
+
+    move_payment(org, payment["id"], "submit")
+    move_payment(org, payment["id"], "confirm")
+    enriched = GoCardless(gc).enrich("payments.confirmed", payment["id"], AuditContext(tenant=tenant, connection=gc))
+    now = timezone.now()
+    confirmed = InboundEvent.objects.create(
+        tenant=tenant,
+        connection=gc,
+        provider="gocardless",
+        event_type="payments.confirmed",
+        object_id=payment["id"],
+        dedupe_key="once:live-confirmed",
+        status=InboundEvent.Status.PROCESSED,
+        payload=enriched.record,
+        next_attempt_at=now,
+        received_at=now,
+    )
+    back = Delivery.objects.create(
+        tenant=tenant,
+        event=confirmed,
+        connection=books,
+        provider="freshbooks",
+        event_type="payments.confirmed",
+        next_attempt_at=now,
+    )
+    faults.add("freshbooks-after", kind=SandboxFault.Kind.DELAY, match="POST", delay_seconds=8)
+    with qcluster(process_env(live_server.url), tmp_path / "qcluster-back.log") as proc:
+        async_task("mlconnector.pipeline.delivery.deliver", back.pk, sync=False)
+        wait_for(lambda: len(fb_payments(business, invoice["id"])) == 1, timeout=45, what="FreshBooks's payment")
+        kill(proc)
+    back.refresh_from_db()
+    assert back.status == "running"
+    Delivery.objects.filter(pk=back.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    dispatcher.tick()
+    back.refresh_from_db()
+    assert back.status == "succeeded", back.last_error
+    [posted] = fb_payments(business, invoice["id"])
+    assert posted["amount"]["amount"] == "250.00" and payment["id"] in posted["note"]
+    assert GcPayment.objects.get().posted_payment_id == str(posted["id"])
