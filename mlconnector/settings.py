@@ -447,6 +447,20 @@ GOCARDLESS_API_URLS = {
     ).rstrip("/"),
 }
 GOCARDLESS_VERSION = os.environ.get("GOCARDLESS_VERSION", "2015-07-06")
+# Partner OAuth (vendors doc §2.2), when the server has a GoCardless partner app, in one environment.
+GOCARDLESS_CLIENT_ID = os.environ.get("GOCARDLESS_CLIENT_ID", "" if PRODUCTION else "sandbox-gocardless-client")
+GOCARDLESS_CLIENT_SECRET = os.environ.get(
+    "GOCARDLESS_CLIENT_SECRET", "" if PRODUCTION else "sandbox-gocardless-client-secret"
+)
+GOCARDLESS_OAUTH_ENVIRONMENT = os.environ.get("GOCARDLESS_OAUTH_ENVIRONMENT", "sandbox")
+GOCARDLESS_CONNECT_URL = os.environ.get(
+    "GOCARDLESS_CONNECT_URL",
+    {"live": "https://connect.gocardless.com", "sandbox": "https://connect-sandbox.gocardless.com"}[
+        GOCARDLESS_OAUTH_ENVIRONMENT
+    ]
+    if PRODUCTION
+    else f"{_SANDBOX}/gocardless/connect",
+).rstrip("/")
 # How often each connection reads /events (the webhooks' fallback) and /payouts.
 GOCARDLESS_EVENTS_POLL_MINUTES = int(os.environ.get("GOCARDLESS_EVENTS_POLL_MINUTES", "10"))
 GOCARDLESS_PAYOUTS_POLL_HOURS = int(os.environ.get("GOCARDLESS_PAYOUTS_POLL_HOURS", "24"))

@@ -32,6 +32,7 @@ SLACK_API_URL = MLCONNECTOR_SANDBOX_URL + "/slack/api"
 MONDAY_AUTH_URL = MLCONNECTOR_SANDBOX_URL + "/monday/auth"
 MONDAY_API_URL = MLCONNECTOR_SANDBOX_URL + "/monday/v2"
 GOCARDLESS_API_URLS = {env: f"{MLCONNECTOR_SANDBOX_URL}/gocardless/{env}" for env in ("live", "sandbox")}
+GOCARDLESS_CONNECT_URL = MLCONNECTOR_SANDBOX_URL + "/gocardless/connect"
 SLACK_MESSAGE_URL = MLCONNECTOR_SANDBOX_URL + "/slack/channels/{channel}/#m{ts}"
 MONDAY_ITEM_URL = MLCONNECTOR_SANDBOX_URL + "/monday/boards/{board}/#item-{item}"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]

@@ -41,6 +41,8 @@ class GoCardless(Integration):
     label = "GoCardless"
     auth_kind = "token"
     connect_view = "gocardless-connect"
+    # Partner OAuth, offered on the connect page when the server has a GoCardless app.
+    oauth_module = "integrations.gocardless.oauth"
     urlconf = "integrations.gocardless.urls"
     setup_template = "gocardless/_setup.html"
     # Every other type (refunds, subscriptions, creditors, ...) is acknowledged and recorded as

@@ -106,10 +106,20 @@ def connect(request):
                     "and its endpoint secret here.",
                 )
                 return redirect("gocardless-settings", conn.pk)
+    oauth = bool(settings.GOCARDLESS_CLIENT_ID and settings.GOCARDLESS_CLIENT_SECRET)
     return render(
         request,
         "gocardless/connect.html",
-        {"form": form, "reconnect": reconnect},
+        {
+            "form": form,
+            "reconnect": reconnect,
+            "oauth_url": (
+                reverse("connection-connect", args=[PROVIDER]) + (f"?connection={reconnect.pk}" if reconnect else "")
+            )
+            if oauth
+            else "",
+            "oauth_environment": settings.GOCARDLESS_OAUTH_ENVIRONMENT,
+        },
         status=status,
     )
 

@@ -98,3 +98,30 @@ def test_every_call_pins_the_gocardless_version_and_the_fake_refuses_one_without
 def test_the_home_page_offers_to_connect_gocardless_with_its_own_form(as_admin_a):
     seed_demo()
     assert b'href="/gocardless/connect/"' in as_admin_a.get("/").content
+
+
+def test_partner_oauth_connects_through_the_consent_page(as_admin_a, tenant_a):
+    seed_demo()
+    page = as_admin_a.get("/gocardless/connect/")
+    assert b"Sign in with GoCardless" in page.content
+    start = as_admin_a.get("/connections/gocardless/connect/")
+    assert start.status_code == 302
+    consent = start["Location"].removeprefix("http://testserver")
+    assert consent.startswith("/sandbox/gocardless/connect/oauth/authorize?") and "scope=read_write" in consent
+    assert b"Demo Books Ltd" in as_admin_a.get(consent).content
+    back = as_admin_a.post(consent, {"decision": "allow", "organisation": "OR0000DEMO01"})
+    assert back.status_code == 302
+    done = as_admin_a.get(back["Location"].removeprefix("http://testserver"))
+    assert done.status_code == 302
+    conn = Connection.objects.get(provider="gocardless", tenant=tenant_a)
+    assert conn.status == "active" and conn.config["organisation_id"] == "OR0000DEMO01"
+    assert conn.secrets()["access_token"].startswith("sandbox_")
+    assert "Creditor Demo Books Ltd" in conn.integration.check()
+
+
+def test_partner_oauth_denied_stores_nothing(as_admin_a):
+    seed_demo()
+    consent = as_admin_a.get("/connections/gocardless/connect/")["Location"].removeprefix("http://testserver")
+    back = as_admin_a.post(consent, {"decision": "deny"})
+    as_admin_a.get(back["Location"].removeprefix("http://testserver"))
+    assert not Connection.objects.filter(provider="gocardless").exists()

@@ -21,6 +21,7 @@ class Demo:
 
 
 def seed_demo() -> Demo:
+    _oauth_app()
     sandbox = add_organisation(SANDBOX_ORG, "Demo Books Ltd", "sandbox")
     live = add_organisation(LIVE_ORG, "Demo Books Ltd (live)", "live")
     if not rows(sandbox, "customer").exists():
@@ -45,6 +46,19 @@ def seed_demo() -> Demo:
             row.save(update_fields=["data"])
     _bank_fees_category()
     return Demo(sandbox=sandbox, live=live)
+
+
+def _oauth_app() -> None:
+    """ml-connector's partner app, with its redirect URI registered (idempotent)."""
+    from django.conf import settings
+
+    from integrations.sandbox import tokens
+    from mlconnector.connections.oauth import redirect_uri
+
+    app = tokens.ensure_app("gocardless", settings.GOCARDLESS_CLIENT_ID, settings.GOCARDLESS_CLIENT_SECRET)
+    if redirect_uri("gocardless") not in app.redirect_uris:
+        app.redirect_uris = [*app.redirect_uris, redirect_uri("gocardless")]
+        app.save(update_fields=["redirect_uris"])
 
 
 def _bank_fees_category() -> None:
