@@ -10,8 +10,9 @@ Totals that must balance (and `balanced` says whether they do):
   payouts: gross = net + fees                      (what reached the bank, and what GoCardless kept)
 Differences, each with the payment or payout it is about: a collected payment not posted (no
 invoice, invoice already paid or deleted, amount or currency mismatch, not posted yet), a payment
-reversed after it was posted, a payout whose payments are not all posted, and anything flagged on
-a pending or failed payment (an invoice closed in FreshBooks while still collecting, for one).
+reversed after it was posted, one that failed or was charged back (the invoice stays open), a payout
+whose payments are not all posted, and anything flagged on a pending payment (an invoice closed in
+FreshBooks while still collecting, for one).
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ def build(conn, month: str, currency: str) -> Report:
             note = note or "collected, not posted to FreshBooks yet"
         if state == "failed" and p.reversed_at is not None:
             note = f"{p.status.replace('_', ' ')} after FreshBooks payment {p.posted_payment_id} was recorded: reversed"
+        elif state == "failed" and not note and p.status != "cancelled":
+            note = f"{p.status.replace('_', ' ')}: not collected; the invoice stays open in FreshBooks"
         report.lines.append(
             Line(
                 kind=kind,

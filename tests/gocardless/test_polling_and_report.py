@@ -142,6 +142,9 @@ def test_the_month_end_report_balances_names_each_difference_and_is_the_same_byt
         )
         assert t["posted"] == Decimal("100.00") and t["flagged"] == Decimal("0.00")
         assert t["payouts_fees"] == Decimal("1.20") and t["payouts_net"] == Decimal("98.80")
+        [(about, words)] = report.differences
+        failed = next(p for p in GcPayment.objects.all() if p.status == "failed")
+        assert about == failed.payment_id and words.startswith("failed: not collected")
         first = to_csv(report)
         assert first == to_csv(build(w.gc, month, "USD"))
         response = as_admin_a.get(f"/gocardless/{w.gc.pk}/reconciliation.csv?month={month}&currency=USD")
