@@ -196,9 +196,11 @@ def _withdraw(client: GoCardlessClient, active: GcPayment | None, reason: str) -
         return SyncResult(remote_id=active.payment_id, noop=True, message=f"flagged: {active.flag}")
     try:
         cancelled = client.action("payments", active.payment_id, "cancel")
-    except Rejected as exc:  # submitted meanwhile
-        _flag(active, f"{reason}, but payment {active.payment_id} could not be cancelled: {exc.message}")
-        return SyncResult(remote_id=active.payment_id, noop=True, message=f"flagged: {active.flag}")
+    except Rejected as exc:
+        cancelled = client.fetch("payments", active.payment_id)
+        if cancelled.get("status") != "cancelled":  # submitted meanwhile (else: our earlier cancel's answer was lost)
+            _flag(active, f"{reason}, but payment {active.payment_id} could not be cancelled: {exc.message}")
+            return SyncResult(remote_id=active.payment_id, noop=True, message=f"flagged: {active.flag}")
     GcPayment.objects.filter(pk=active.pk).update(
         status=cancelled.get("status") or "cancelled", updated_at=timezone.now()
     )

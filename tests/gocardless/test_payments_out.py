@@ -353,3 +353,17 @@ def test_a_flag_is_posted_to_the_slack_channel_set_for_it(tenant_a, admin_a):
     store_books_event(w, "invoice.delete", invoice["id"])
     run_due()
     assert any(payment["id"] in t and "deleted in FreshBooks" in t for t in texts("#accounting"))
+
+
+def test_a_cancel_whose_answer_was_lost_is_not_flagged_when_asked_again(tenant_a):
+    from integrations.gocardless.payments_out import _withdraw
+
+    w = world(tenant_a)
+    send_invoice(w, "12.00")
+    run_due()
+    row = GcPayment.objects.get()
+    client = GoCardlessClient(w.gc)
+    client.action("payments", row.payment_id, "cancel")  # the first cancel happened; we never heard
+    result = _withdraw(client, row, "the invoice was deleted in FreshBooks")
+    row.refresh_from_db()
+    assert row.status == "cancelled" and not row.flag and "cancelled payment" in result.message

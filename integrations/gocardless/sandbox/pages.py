@@ -4,6 +4,8 @@ and the hosted billing-request page a client fills in to set up a mandate."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -86,7 +88,7 @@ def console_action(request, key: str, action: str):
             payment = scenario.move_payment(account, request.POST.get("payment", ""), request.POST.get("move", ""))
             messages.success(request, f"Payment {payment['id']} is now {payment['status']}.")
         elif action == "subscription":
-            amount = round(float(request.POST.get("amount", "0")) * 100)
+            amount = int(Decimal(request.POST.get("amount", "0")).scaleb(2))
             sub = scenario.add_subscription(account, request.POST.get("mandate", ""), amount)
             messages.success(
                 request, f"Subscription {sub['id']} created: next payment {sub['upcoming_payments'][0]['charge_date']}."
@@ -99,7 +101,7 @@ def console_action(request, key: str, action: str):
             messages.success(request, f"Payout {payout['id']} paid." if payout else "No confirmed payment to pay out.")
         else:
             raise Http404("No such action")
-    except (ApiError, KeyError, ValueError, StopIteration) as exc:
+    except (ApiError, KeyError, ValueError, StopIteration, ArithmeticError) as exc:
         messages.error(request, getattr(exc, "message", None) or f"Cannot do that: {exc}")
     flush(account)
     return redirect(back)
