@@ -156,6 +156,9 @@ class Integration(ABC):
     # The module holding this provider's OAuth onboarding: `spec() -> OAuthSpec` and
     # `complete_oauth(request, *, tenant, token, reconnect)`. Empty: it connects another way (a token form).
     oauth_module: ClassVar[str] = ""
+    # The largest webhook body this provider sends, when more than MLCONNECTOR_WEBHOOK_MAX_BYTES
+    # (GoCardless batches up to 250 events in one body).
+    webhook_max_bytes: ClassVar[int] = 0
     # The URL name of a connect page of its own (taking more than a token, e.g. an environment);
     # reversed with no arguments, `?connection=<pk>` appended for a reconnect. Empty: the default.
     connect_view: ClassVar[str] = ""

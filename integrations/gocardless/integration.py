@@ -45,6 +45,8 @@ class GoCardless(Integration):
     oauth_module = "integrations.gocardless.oauth"
     urlconf = "integrations.gocardless.urls"
     setup_template = "gocardless/_setup.html"
+    # Up to 250 events in one webhook, each a kilobyte or two with its details and metadata.
+    webhook_max_bytes = 1024 * 1024
     # Every other type (refunds, subscriptions, creditors, ...) is acknowledged and recorded as
     # "not an event ml-connector handles".
     produces = frozenset(

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import time
 
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from mlconnector.webhooks.receiver import Reply, receive, too_large
+from mlconnector.webhooks.receiver import Reply, max_bytes, receive, too_large
 
 log = logging.getLogger("mlconnector.webhooks")
 
@@ -36,12 +35,10 @@ def _headers(environ) -> dict[str, str]:
 
 
 def make_hooks_app():
-    limit = settings.MLCONNECTOR_WEBHOOK_MAX_BYTES
-
     def app(environ, start_response, provider: str, endpoint_key: str):
         _recycle_connections()
         try:
-            reply = _handle(environ, provider, endpoint_key, limit)
+            reply = _handle(environ, provider, endpoint_key, max_bytes(provider))
         except Exception:  # noqa: BLE001 - answer 500 so the provider retries; never leak details
             log.exception("webhook receiver failed")
             reply = Reply(500, b"internal error")

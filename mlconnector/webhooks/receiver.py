@@ -35,9 +35,18 @@ class Reply:
     content_type: str = "text/plain; charset=utf-8"
 
 
+def max_bytes(provider: str) -> int:
+    """The largest body accepted for this provider: the setting, or more where a provider says so."""
+    try:
+        own = registry.get(provider).webhook_max_bytes
+    except LookupError:
+        own = 0
+    return max(settings.MLCONNECTOR_WEBHOOK_MAX_BYTES, own)
+
+
 def receive(provider: str, endpoint_key: str, body: bytes, headers: dict[str, str], content_type: str = "") -> Reply:
     """Handle one POST to /hooks/<provider>/<endpoint_key>/. `headers` must have lower-case names."""
-    if len(body) > settings.MLCONNECTOR_WEBHOOK_MAX_BYTES:
+    if len(body) > max_bytes(provider):
         return too_large(provider, len(body), headers)
     endpoint = endpoints.lookup(provider, endpoint_key)
     if endpoint is None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 
-from mlconnector.webhooks.receiver import Reply, receive, too_large
+from mlconnector.webhooks.receiver import Reply, max_bytes, receive, too_large
 
 
 @csrf_exempt
@@ -20,7 +19,7 @@ def webhook(request, provider: str, endpoint_key: str):
         length = -1
     if length < 0:
         reply = Reply(400, b"bad content-length")
-    elif length > settings.MLCONNECTOR_WEBHOOK_MAX_BYTES:
+    elif length > max_bytes(provider):
         reply = too_large(provider, length, headers)
     else:
         reply = receive(provider, endpoint_key, request.body, headers, request.content_type or "")

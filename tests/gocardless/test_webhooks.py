@@ -91,7 +91,12 @@ def test_without_a_secret_every_webhook_is_refused(tenant_a):
 def test_a_body_of_250_events_with_one_malformed_keeps_the_249_and_records_the_bad_one(tenant_a):
     w = world(tenant_a)
     events = [event(n, "refunds", "created", refund=f"RF{n:012d}") for n in range(249)]
+    for e in events:  # as large as real ones: details, metadata, notifications make a kilobyte or so
+        e["details"]["description"] = "The customer's bank account details were confirmed. " * 14
     events.insert(120, {"id": 7, "action": None})
+    import json as _json
+
+    assert len(_json.dumps({"events": events})) > 150_000  # over the default webhook limit (64 KiB)
     response = post_webhook(w.gc, events, w.secret)
     assert response.status_code == 200
     stored = InboundEvent.objects.filter(provider="gocardless")
