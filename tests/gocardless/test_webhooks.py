@@ -189,3 +189,19 @@ def test_a_charge_back_after_posting_reverses_the_freshbooks_payment_and_reopens
     row = GcPayment.objects.get(payment_id=payment["id"])
     assert row.reversed_at is not None
     assert any("charged back" in m.body for m in mailoutbox)
+
+
+def test_the_lean_wsgi_path_takes_a_full_batch_for_gocardless_and_still_refuses_a_forged_one(tenant_a):
+    from tests.core.test_receiver import wsgi_call
+
+    w = world(tenant_a)
+    events = [event(n, "refunds", "created", refund=f"RF{n:012d}") for n in range(250)]
+    for e in events:
+        e["details"]["description"] = "x" * 700
+    body = json.dumps({"events": events}).encode()
+    assert len(body) > 64 * 1024
+    path = f"/hooks/gocardless/{w.gc.endpoint_key}/"
+    status, _ = wsgi_call(path, body, {"Webhook-Signature": "f" * 64})
+    assert status.startswith("401") and not InboundEvent.objects.exists()
+    status, _ = wsgi_call(path, body, {"Webhook-Signature": sign(body, w.secret)})
+    assert status.startswith("200") and InboundEvent.objects.filter(provider="gocardless").count() == 250
