@@ -5,7 +5,8 @@ endpoint secret is not set yet receives none. Every few minutes (GOCARDLESS_EVEN
 each connection lists the events created since the newest one it has seen (minus an overlap),
 following `after` cursors to the end, and stores each under its event id: an event a webhook
 already brought is not stored again (the same once-for-ever key), so polling costs one list call
-when nothing was missed. Payouts are read once a day the same way and fed as `payouts.paid`.
+when nothing was missed. Payouts are read once a day the same way and fed as `payouts.paid`. Both
+start from when the connection was made: older payments and payouts are never posted or flagged.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from mlconnector.pipeline.models import PollCursor
 from mlconnector.webhooks.models import InboundEvent
 
 OVERLAP = timedelta(minutes=10)
-FIRST_LOOK_BACK = timedelta(days=7)
 
 
 def poll_events(conn, audit: AuditContext) -> str:
     client = conn.integration.client(audit)
     cursor, _ = PollCursor.objects.get_or_create(connection=conn, resource="events")
-    since = (cursor.since or (timezone.now() - FIRST_LOOK_BACK)) - OVERLAP
+    # From when the connection was made: what happened before is not ours to post or flag.
+    since = (cursor.since or conn.created_at) - OVERLAP
     newest = cursor.since
     parsed = []
     for event in client.iterate("events", {"created_at[gt]": _iso(since)}):
@@ -44,7 +45,7 @@ def poll_events(conn, audit: AuditContext) -> str:
 def poll_payouts(conn, audit: AuditContext) -> str:
     client = conn.integration.client(audit)
     cursor, _ = PollCursor.objects.get_or_create(connection=conn, resource="payouts")
-    since = (cursor.since or (timezone.now() - FIRST_LOOK_BACK)) - timedelta(days=2)
+    since = (cursor.since - timedelta(days=2)) if cursor.since else conn.created_at
     started = timezone.now()
     rows = []
     for payout in client.iterate("payouts", {"created_at[gt]": _iso(since), "status": "paid"}):
