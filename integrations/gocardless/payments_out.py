@@ -1,6 +1,7 @@
 """FreshBooks invoice -> GoCardless payment: the one place ml-connector asks a bank to move money.
 
-For an invoice that is sent and unpaid: the client's email (FreshBooks invoices carry none, so the
+For an invoice that is sent and unpaid (read again from FreshBooks first, so a delivery that waited
+or is replayed acts on the invoice as it is now): the client's email (FreshBooks invoices carry none, so the
 client is read), the GoCardless customer with that email or with `metadata.freshbooks_client_id`,
 an active mandate whose scheme collects in the invoice's currency, then one payment:
 - `amount`: the outstanding amount in integer minor units, from Decimal;
@@ -50,6 +51,10 @@ def request_payment(connection, event, delivery, audit: AuditContext) -> SyncRes
     existing = GcPayment.objects.filter(connection=connection, invoice_id=invoice_id).exclude(idempotency_key="")
     active = existing.exclude(status__in=FAILED).order_by("-id").first()
 
+    if event.event_type != "invoice.delete" and invoice is not None:
+        # The invoice as it is now, not as it was when the event was handled: a delivery that waited
+        # for a mandate (or is replayed) must not charge an invoice paid, edited or deleted since.
+        invoice = _current_invoice(event, account, invoice_id, client.audit)
     if event.event_type == "invoice.delete" or invoice is None or invoice.get("vis_state", 0) != 0:
         _close_request(connection, invoice_id, "the invoice was deleted in FreshBooks")
         return _withdraw(client, active, "the invoice was deleted in FreshBooks")
@@ -451,6 +456,17 @@ def _freshbooks_client(event, account: str, client_id: str, audit: AuditContext)
         # FreshBooks' trouble, not GoCardless's: this delivery must not mark GoCardless as needing a
         # reconnect. It tries again later (FreshBooks' own connection page says what is wrong).
         raise Unavailable(f"could not read the client from FreshBooks: {exc}", retry_after=exc.retry_after) from None
+
+
+def _current_invoice(event, account: str, invoice_id: str, audit: AuditContext) -> dict | None:
+    try:
+        return FreshBooksClient(event.connection, audit=audit.for_connection(event.connection)).get_record(
+            account, "invoice", invoice_id
+        )
+    except NotFound:
+        return None
+    except ProviderError as exc:
+        raise Unavailable(f"could not read the invoice from FreshBooks: {exc}", retry_after=exc.retry_after) from None
 
 
 def _is_draft(invoice: dict) -> bool:

@@ -327,7 +327,11 @@ def test_freshbooks_refusing_the_client_lookup_does_not_blame_gocardless(tenant_
     deliver(delivery.pk)
     delivery.refresh_from_db()
     w.gc.refresh_from_db()
-    assert delivery.status == "retrying" and "could not read the client from FreshBooks" in delivery.last_error
+    assert (
+        delivery.status == "retrying"
+        and "from FreshBooks" in delivery.last_error
+        and "could not read the" in delivery.last_error
+    )
     assert w.gc.status == "active" and gc_payments(w.org) == []
 
 
@@ -367,3 +371,22 @@ def test_a_cancel_whose_answer_was_lost_is_not_flagged_when_asked_again(tenant_a
     result = _withdraw(client, row, "the invoice was deleted in FreshBooks")
     row.refresh_from_db()
     assert row.status == "cancelled" and not row.flag and "cancelled payment" in result.message
+
+
+def test_an_invoice_paid_while_it_waited_for_a_mandate_is_not_charged_when_the_mandate_arrives(tenant_a):
+    from integrations.freshbooks.sandbox import records
+    from integrations.freshbooks.sandbox.state import KINDS
+    from integrations.gocardless.payments_out import mandate_ready
+
+    w = world(tenant_a)
+    invoice = send_invoice(w, "75.00", organization="Globex Corporation")
+    run_due()
+    assert Delivery.objects.get(connection=w.gc).status == "waiting"
+    # Paid by cheque meanwhile; no webhook reaches us about it.
+    records.create(w.business, KINDS["payment"], {"invoiceid": invoice["id"], "amount": {"amount": "75.00"}})
+    globex = next(c for c in GoCardlessClient(w.gc).iterate("customers") if c["email"] == "hank@globex.example")
+    add_mandate(w.org, globex["id"], "USD")
+    mandate_ready(w.gc, GoCardlessClient(w.gc), globex["id"])
+    run_due()
+    assert gc_payments(w.org) == []
+    assert Delivery.objects.get(connection=w.gc).status == "skipped"
