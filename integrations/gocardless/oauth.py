@@ -32,7 +32,7 @@ def spec() -> OAuthSpec:
 
 
 def complete_oauth(request, *, tenant, token: dict, reconnect):
-    from integrations.gocardless.views import _store, check_token
+    from integrations.gocardless.views import _store, check_token, other_collector
 
     env = settings.GOCARDLESS_OAUTH_ENVIRONMENT
     access = str(token.get("access_token") or "")
@@ -40,6 +40,10 @@ def complete_oauth(request, *, tenant, token: dict, reconnect):
         creditor = check_token(access, env, AuditContext(tenant=tenant, connection=reconnect, actor=request.user))
     except ProviderError as exc:
         messages.error(request, f"GoCardless sign-in worked, but the account could not be read: {exc.message}")
+        return redirect("home")
+    other = other_collector(tenant, creditor, reconnect)
+    if other:
+        messages.error(request, other)
         return redirect("home")
     conn = _store(tenant, reconnect, access, env, creditor, request.user)
     if token.get("organisation_id"):

@@ -99,6 +99,12 @@ def connect(request):
                     message=f"token refused: {exc}",
                 )
             else:
+                other = other_collector(tenant, creditor, reconnect)
+                if other is not None:
+                    form.add_error("token", other)
+                    return render(
+                        request, "gocardless/connect.html", {"form": form, "reconnect": reconnect}, status=400
+                    )
                 conn = _store(tenant, reconnect, token, env, creditor, request.user)
                 messages.success(
                     request,
@@ -121,6 +127,24 @@ def connect(request):
             "oauth_environment": settings.GOCARDLESS_OAUTH_ENVIRONMENT,
         },
         status=status,
+    )
+
+
+def other_collector(tenant, creditor: dict, reconnect) -> str | None:
+    """One GoCardless creditor per tenant: two would each ask for a payment for every invoice."""
+    other = (
+        Connection.objects.for_tenant(tenant)
+        .filter(provider=PROVIDER)
+        .exclude(status=Connection.Status.DISCONNECTED)
+        .exclude(external_account_id=creditor.get("id"))
+        .exclude(pk=reconnect.pk if reconnect else None)
+        .first()
+    )
+    if other is None:
+        return None
+    return (
+        f"This tenant already collects through GoCardless creditor {other.name or other.external_account_id}: "
+        "two would each charge every invoice. Disconnect that one first, or reconnect it with this token."
     )
 
 

@@ -125,3 +125,17 @@ def test_partner_oauth_denied_stores_nothing(as_admin_a):
     back = as_admin_a.post(consent, {"decision": "deny"})
     as_admin_a.get(back["Location"].removeprefix("http://testserver"))
     assert not Connection.objects.filter(provider="gocardless").exists()
+
+
+def test_a_second_creditor_in_the_same_tenant_is_refused_so_no_invoice_is_charged_twice(as_admin_a):
+    from integrations.gocardless.sandbox.state import add_organisation
+
+    demo = seed_demo()
+    assert connect(as_admin_a, issue_token(demo.sandbox)).status_code == 302
+    other = add_organisation("OR0000OTHER1", "Another Creditor Ltd", "sandbox")
+    response = connect(as_admin_a, issue_token(other))
+    assert response.status_code == 400 and "already collects through GoCardless creditor" in response.content.decode()
+    assert Connection.objects.filter(provider="gocardless").count() == 1
+    # The same creditor again is a reconnect, not a second connection.
+    assert connect(as_admin_a, issue_token(demo.sandbox)).status_code == 302
+    assert Connection.objects.filter(provider="gocardless").count() == 1
