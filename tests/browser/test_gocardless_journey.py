@@ -85,7 +85,7 @@ def test_an_invoice_is_collected_posted_paid_out_and_the_month_balances(page: Pa
     conn = Connection.objects.get(provider="gocardless")
     payment.refresh_from_db()
     page.goto(f"/gocardless/{conn.pk}/payments/")
-    expect(page.locator("tr", has_text=payment.payment_id)).to_contain_text("paid_out")
+    expect(page.locator("tr", has_text=payment.payment_id)).to_contain_text("Paid out")
     screenshot(page, "gocardless-payments")
     page.goto(f"/gocardless/{conn.pk}/reconciliation/?month={payment.charge_date:%Y-%m}&currency=USD")
     expect(page.get_by_role("heading", name=re.compile("USD"))).to_contain_text("Balanced")
