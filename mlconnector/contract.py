@@ -146,6 +146,9 @@ class Integration(ABC):
     # The module holding this provider's OAuth onboarding: `spec() -> OAuthSpec` and
     # `complete_oauth(request, *, tenant, token, reconnect)`. Empty: it connects another way (a token form).
     oauth_module: ClassVar[str] = ""
+    # The URL name of the integration's own connect form (taking ?connection=<pk> to reconnect), for
+    # providers that connect neither by OAuth nor by a pasted token (Salesforce's key, secret and My Domain).
+    connect_view: ClassVar[str] = ""
     # The module of this integration's own pages, mounted at /<provider>/ (empty: it has none).
     urlconf: ClassVar[str] = ""
     # The module of this integration's REST API routes (`urlpatterns`, built on mlconnector.api.v1's

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "integrations.freshbooks",
     "integrations.slack",
     "integrations.monday",
+    "integrations.salesforce",
 ]
 
 MIDDLEWARE = [
@@ -432,6 +433,15 @@ MONDAY_ITEM_URL = os.environ.get(
     if PRODUCTION
     else f"{_SANDBOX}/monday/boards/{{board}}/#item-{{item}}",
 )
+
+# Salesforce (vendors doc §3): each org at its own My Domain host. Where a host is reached: the host
+# itself in production; "" outside it reaches https://<host> through the sandbox (/sandbox/salesforce/<host>).
+SALESFORCE_BASE_URL = os.environ.get("SALESFORCE_BASE_URL", "https://{host}" if PRODUCTION else "")
+# 403 REQUEST_LIMIT_EXCEEDED (the org's rolling 24-hour allowance) is retried after this many seconds.
+SALESFORCE_LIMIT_RETRY_SECONDS = float(os.environ.get("SALESFORCE_LIMIT_RETRY_SECONDS", "900"))
+# Below this share of the daily allowance left, calls to the org are spaced PAUSE seconds apart.
+SALESFORCE_LOW_ALLOWANCE = float(os.environ.get("SALESFORCE_LOW_ALLOWANCE", "0.05"))
+SALESFORCE_LOW_ALLOWANCE_PAUSE = float(os.environ.get("SALESFORCE_LOW_ALLOWANCE_PAUSE", "2"))
 
 # --- Logging: one structured line per event, secrets scrubbed by a filter on every handler ----
 MLCONNECTOR_LOG_FILE = os.environ.get("MLCONNECTOR_LOG_FILE", "")

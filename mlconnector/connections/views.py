@@ -52,6 +52,8 @@ def connect_url(integration, connection: Connection | None = None) -> str:
     query = f"?connection={connection.pk}" if connection is not None else ""
     if integration.oauth_module:
         return reverse("connection-connect", args=[integration.provider]) + query
+    if integration.connect_view:
+        return reverse(integration.connect_view) + query
     # The token form is another team's view; reverse it only if it exists.
     for kwargs in ({"args": [integration.provider]}, {"kwargs": {"provider": integration.provider}}):
         try:
