@@ -5,9 +5,13 @@ from __future__ import annotations
 from django.test import Client
 from django.urls import reverse
 
+from integrations.freshbooks.sandbox import seed_demo
+from integrations.freshbooks.sandbox.state import rows
+from integrations.freshbooks.sandbox.state import today as freshbooks_today
 from integrations.salesforce import sandbox as sf
 from mlconnector.connections.models import Connection
 
+CONSOLE = "/sandbox/freshbooks/console/DEMO01"
 MY_DOMAIN = f"https://{sf.DEMO_HOST}"
 
 
@@ -26,3 +30,26 @@ def connect_salesforce(client: Client, **overrides) -> Connection:
 def only(rows: list[dict]) -> dict:
     assert len(rows) == 1, rows
     return rows[0]
+
+
+def record_payment(amount: str) -> None:
+    account = seed_demo().businesses[0]
+    invoice = rows(account, "invoice").order_by("-id").first()
+    response = Client().post(
+        f"{CONSOLE}/payment/",
+        {
+            "payment-invoiceid": invoice.data["id"],
+            "payment-amount": amount,
+            "payment-date": freshbooks_today().isoformat(),
+            "payment-type": "Check",
+        },
+    )
+    assert response.status_code in (200, 302), response.content[:500]
+
+
+def create_client(organization: str = "Globex Corporation", email: str = "ap@globex.example") -> None:
+    response = Client().post(
+        f"{CONSOLE}/client/",
+        {"client-organization": organization, "client-email": email, "client-currency_code": "USD"},
+    )
+    assert response.status_code in (200, 302), response.content[:500]

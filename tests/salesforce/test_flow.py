@@ -7,55 +7,18 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 
-from integrations.freshbooks.sandbox import seed_demo
-from integrations.freshbooks.sandbox.state import rows
 from integrations.freshbooks.sandbox.state import today as freshbooks_today
 from integrations.salesforce import sandbox as sf
 from mlconnector.connections.models import Connection
 from mlconnector.pipeline import dispatcher
 from mlconnector.pipeline.models import Delivery, RecordLink
 from mlconnector.pipeline.replay import replay_deliveries
-from tests.conftest import client_for
-from tests.freshbooks.test_flow import CONSOLE, connect_freshbooks, create_invoice, northwind_id
+from tests.freshbooks.test_flow import create_invoice, northwind_id
 from tests.pipeline_helpers import audit_messages
-from tests.salesforce.helpers import connect_salesforce, only
+from tests.salesforce.helpers import create_client, only, record_payment
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(tenant_a, admin_a):
-    seed_demo()
-    sf.reset()
-    client = client_for(admin_a)
-    connect_freshbooks(client)
-    conn = connect_salesforce(client)
-    return client, conn
-
-
-def record_payment(amount: str) -> None:
-    account = seed_demo().businesses[0]
-    invoice = rows(account, "invoice").order_by("-id").first()
-    response = Client().post(
-        f"{CONSOLE}/payment/",
-        {
-            "payment-invoiceid": invoice.data["id"],
-            "payment-amount": amount,
-            "payment-date": freshbooks_today().isoformat(),
-            "payment-type": "Check",
-        },
-    )
-    assert response.status_code in (200, 302), response.content[:500]
-
-
-def create_client(organization: str = "Globex Corporation", email: str = "ap@globex.example") -> None:
-    response = Client().post(
-        f"{CONSOLE}/client/",
-        {"client-organization": organization, "client-email": email, "client-currency_code": "USD"},
-    )
-    assert response.status_code in (200, 302), response.content[:500]
 
 
 def test_a_new_freshbooks_client_becomes_an_account_upserted_by_its_id(world):

@@ -39,6 +39,7 @@ from integrations.salesforce.sandbox.state import (
     CONSUMER_KEY,
     CONSUMER_SECRET,
     DEMO_HOST,
+    DEMO_NAMES,
     DEMO_SANDBOX_HOST,
     PROVIDER,
     ensure_org,
@@ -48,8 +49,8 @@ from integrations.salesforce.sandbox.state import (
 
 def seed_demo() -> None:
     """`manage.py seed_demo` calls this: the demo org (and a sandbox org) with its connected app."""
-    ensure_org(DEMO_HOST, "ML Connector Demo")
-    ensure_org(DEMO_SANDBOX_HOST, "ML Connector Demo (UAT sandbox)", sandbox=True)
+    for host in (DEMO_HOST, DEMO_SANDBOX_HOST):
+        ensure_org(host, DEMO_NAMES[host], sandbox=host == DEMO_SANDBOX_HOST)
 
 
 __all__ = [

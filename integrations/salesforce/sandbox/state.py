@@ -29,6 +29,7 @@ from integrations.sandbox.models import SandboxAccount, SandboxCounter, SandboxO
 PROVIDER = "salesforce"
 DEMO_HOST = "mlconnector-demo.my.salesforce.com"
 DEMO_SANDBOX_HOST = "mlconnector-demo--uat.sandbox.my.salesforce.com"
+DEMO_NAMES = {DEMO_HOST: "ML Connector Demo", DEMO_SANDBOX_HOST: "ML Connector Demo (UAT sandbox)"}
 CONSUMER_KEY = "3MVG9sandbox.ml-connector.demo.consumer-key.0001"
 CONSUMER_SECRET = "sandbox-salesforce-consumer-secret-not-real-0001"
 # Salesforce's own login hosts: the client-credentials flow is refused there (vendors doc §3.1).
@@ -202,7 +203,7 @@ def reset(host: str = DEMO_HOST) -> SandboxAccount:
     """The org as seeded: default settings, no records, no sessions, usage at zero."""
     SandboxAccount.objects.filter(provider=PROVIDER, key=host).delete()
     SandboxCounter.objects.filter(key=usage_key(host)).delete()
-    return ensure_org(host, sandbox=".sandbox." in host)
+    return ensure_org(host, DEMO_NAMES.get(host, host.split(".")[0]), sandbox=".sandbox." in host)
 
 
 # --- ids, fields -------------------------------------------------------------------------------
