@@ -34,7 +34,8 @@ CONSUMER_KEY = "3MVG9sandbox.ml-connector.demo.consumer-key.0001"
 CONSUMER_SECRET = "sandbox-salesforce-consumer-secret-not-real-0001"
 # Salesforce's own login hosts: the client-credentials flow is refused there (vendors doc §3.1).
 LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
-VERSIONS = ("55.0", "56.0", "57.0", "58.0", "59.0", "60.0", "61.0", "62.0", "63.0", "64.0", "65.0", "66.0")
+# Salesforce retired v21.0-v30.0 in 2025; every later version still answers.
+VERSIONS = tuple(f"{n}.0" for n in range(31, 67))
 RELEASES = {"66.0": "Spring '26", "65.0": "Winter '26", "64.0": "Summer '25", "63.0": "Spring '25"}
 
 EXTERNAL_CLIENT_FIELD = "FreshBooks_Client_Id__c"
