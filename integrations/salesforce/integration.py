@@ -8,10 +8,10 @@ from __future__ import annotations
 from integrations.salesforce import org as orgmod
 from integrations.salesforce.client import SalesforceClient, record_url
 from integrations.salesforce.connect import newest_version
-from integrations.salesforce.sync import Writer
+from integrations.salesforce.sync import CollectionWriter, Writer
 from mlconnector.connections import services
 from mlconnector.contract import Integration, SyncResult
-from mlconnector.http import AuditContext
+from mlconnector.http import AuditContext, ProviderError
 
 SOBJECT_BY_PREFIX = {"001": "Account", "006": "Opportunity"}
 
@@ -24,6 +24,10 @@ class Salesforce(Integration):
     # Connect and Reconnect open this integration's own form (consumer key, secret, My Domain).
     connect_view = "salesforce-connect"
     setup_template = "salesforce/_setup.html"
+    # Due deliveries of one connection are written together through sObject Collections (200 a call).
+    batch_size = 200
+    # "Backfill from FreshBooks": clients first, so each invoice finds its Account linked.
+    backfill_types = ("client", "invoice")
     sync_handlers = {
         "freshbooks": {
             "client.create": "sync_client",
@@ -100,3 +104,62 @@ class Salesforce(Integration):
             return SyncResult(noop=True, message="the FreshBooks payment or its invoice is gone; nothing to write")
         invoice_id = str(invoice.get("id") or invoice.get("invoiceid") or payment.get("invoiceid"))
         return self._writer(audit).sync_invoice(invoice_id, invoice)
+
+    def sync_batch(self, deliveries: list, audit: AuditContext) -> dict:
+        """Clients and invoices upserted through sObject Collections (one call per 200 of a type);
+        payments, gone records, repeats of a record in the batch, and invoices whose Account is not
+        linked yet go one at a time through sync(), which knows how to create the Account first."""
+        if len(deliveries) < 2:
+            return super().sync_batch(deliveries, audit)
+        writer = CollectionWriter(self.connection, self.client(audit))
+        clients, invoices, singles, seen = [], [], [], set()
+        for d in deliveries:
+            kind, _, action = d.event.event_type.partition(".")
+            key = (kind, str(d.event.object_id))
+            if (
+                kind in ("client", "invoice")
+                and action != "delete"
+                and isinstance(d.event.payload, dict)
+                and key not in seen
+            ):
+                seen.add(key)
+                (clients if kind == "client" else invoices).append(d)
+            else:
+                singles.append(d)
+        results: dict = {}
+
+        def run(group, write) -> bool:
+            """Write a group; an error of the whole call applies to each of its deliveries."""
+            if not group:
+                return True
+            try:
+                results.update(write())
+            except ProviderError as exc:
+                results.update({d.pk: exc for d in group})
+                return not exc.needs_reconnect
+            return True
+
+        going = run(
+            clients, lambda: writer.accounts([(d.pk, str(d.event.object_id), d.event.payload) for d in clients])
+        )
+        if going and invoices:
+            linked = writer.linked_accounts({str(d.event.payload.get("customerid") or "") for d in invoices})
+            ready = [d for d in invoices if linked.get(str(d.event.payload.get("customerid") or ""))]
+            singles += [d for d in invoices if d not in ready]
+            going = run(
+                ready,
+                lambda: writer.opportunities(
+                    [
+                        (d.pk, str(d.event.object_id), d.event.payload, linked[str(d.event.payload.get("customerid"))])
+                        for d in ready
+                    ]
+                ),
+            )
+            singles += [d for d in ready if d.pk not in results]  # a won stage to discover again
+        elif invoices:
+            results.update({d.pk: results[clients[0].pk] for d in invoices})
+        if singles and going:
+            results.update(super().sync_batch(singles, audit))
+        elif singles:
+            results.update({d.pk: results[clients[0].pk if clients else invoices[0].pk] for d in singles})
+        return results

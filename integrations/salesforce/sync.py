@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
+
 from integrations.salesforce import org as orgmod
-from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.client import SalesforceClient, describe_errors
 from mlconnector.contract import SyncResult
-from mlconnector.http import NotFound, ProviderError, Rejected
+from mlconnector.http import NotFound, ProviderError, RateLimited, Rejected, Unavailable
 from mlconnector.pipeline.models import RecordLink
 
 PAID_STATUSES = {"paid", "autopaid"}
@@ -225,3 +227,85 @@ class Writer:
         else:
             told = f"{show(amount, code)}, closes {body.get('CloseDate', '—')}, stage “{stage}”"
         return SyncResult(remote_id=done.id, message=f"{before}Opportunity “{body['Name']}” {verb}: {told}")
+
+
+# --- many at once: sObject Collections (up to 200 records a call) ----------------------------------
+
+
+def record_error(errors: list[dict]) -> ProviderError:
+    """One record's failure inside a collection's HTTP 200, as the error the pipeline acts on."""
+    message, code = describe_errors(errors)
+    message = message or "Salesforce refused this record"
+    if code in ("UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"):
+        return Unavailable(message, code=code)
+    if code in ("DUPLICATE_EXTERNAL_ID", "MULTIPLE_CHOICES"):
+        return Rejected(
+            f"Several Salesforce records have this external id ({message}): merge or correct the duplicates in "
+            "Salesforce, then replay.",
+            status=300,
+            code=code,
+        )
+    if code == "REQUEST_LIMIT_EXCEEDED":
+        return RateLimited(message, status=403, code=code, retry_after=settings.SALESFORCE_LIMIT_RETRY_SECONDS)
+    return Rejected(message, status=400, code=code)
+
+
+class CollectionWriter(Writer):
+    """Accounts and Opportunities upserted 200 to a call. Each record succeeds or fails on its own;
+    what a collection cannot do well (an invoice whose Account is not linked yet, a won stage that
+    changed) is left to the one-record path, which knows how."""
+
+    def _collection(self, sobject: str, field: str, items: list[tuple[str, dict]]) -> list[dict]:
+        try:
+            return self.client.upsert_collection(sobject, field, [{field: key, **body} for key, body in items])
+        except NotFound as exc:
+            entry = orgmod.note_missing(self.conn, sobject, field)
+            raise Rejected(orgmod.missing_message(entry), status=404, code=exc.code or "NOT_FOUND") from None
+
+    def accounts(self, items: list[tuple[int, str, dict]]) -> dict[int, SyncResult | ProviderError]:
+        """(delivery id, client id, client) -> one result per delivery."""
+        bodies = [(client_id, account_body(record, self.conn)) for _, client_id, record in items]
+        answers = self._collection("Account", self.f.account, bodies)
+        results: dict[int, SyncResult | ProviderError] = {}
+        for (pk, client_id, _), (_, body), answer in zip(items, bodies, answers, strict=True):
+            if not answer.get("success"):
+                results[pk] = record_error(answer.get("errors") or [])
+                continue
+            self._link("client", client_id, "Account", str(answer["id"]), {"name": body["Name"]})
+            verb = "created" if answer.get("created") else "updated"
+            results[pk] = SyncResult(remote_id=str(answer["id"]), message=f"Account “{body['Name']}” {verb}")
+        return results
+
+    def linked_accounts(self, client_ids: set[str]) -> dict[str, str]:
+        return dict(
+            RecordLink.objects.filter(
+                connection=self.conn, source_type="client", remote_type="Account", source_id__in=client_ids
+            ).values_list("source_id", "remote_id")
+        )
+
+    def opportunities(self, items: list[tuple[int, str, dict, str]]) -> dict[int, SyncResult | ProviderError]:
+        """(delivery id, invoice id, invoice, Account id) -> one result per delivery; a won stage the
+        org refuses is left out (None) for the one-record path to discover again."""
+        won = any(invoice_state(inv)[0] == "paid" for _, _, inv, _ in items)
+        won_stage = orgmod.won_stage(self.conn, self.client) if won else ""
+        bodies = []
+        for _, invoice_id, invoice, account_id in items:
+            stage = won_stage if invoice_state(invoice)[0] == "paid" else self.f.open_stage
+            bodies.append((invoice_id, self.opportunity_body(invoice, account_id, stage)))
+        answers = self._collection("Opportunity", self.f.invoice, bodies)
+        results: dict[int, SyncResult | ProviderError] = {}
+        for (pk, invoice_id, _, account_id), (_, body), answer in zip(items, bodies, answers, strict=True):
+            if not answer.get("success"):
+                error = record_error(answer.get("errors") or [])
+                if error.code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" and body["StageName"] == won_stage:
+                    continue  # the one-record path discovers the won stage again
+                results[pk] = error
+                continue
+            self._link(
+                "invoice", invoice_id, "Opportunity", str(answer["id"]), {"name": body["Name"], "account": account_id}
+            )
+            verb = "created" if answer.get("created") else "updated"
+            results[pk] = SyncResult(
+                remote_id=str(answer["id"]), message=f"Opportunity “{body['Name']}” {verb}: stage “{body['StageName']}”"
+            )
+        return results

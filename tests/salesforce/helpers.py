@@ -53,3 +53,14 @@ def create_client(organization: str = "Globex Corporation", email: str = "ap@glo
         {"client-organization": organization, "client-email": email, "client-currency_code": "USD"},
     )
     assert response.status_code in (200, 302), response.content[:500]
+
+
+def settle(rounds: int = 5) -> None:
+    """Run the dispatcher until nothing is due: deliveries to a target that takes batches wait for
+    the tick after the one that processed their event."""
+    from mlconnector.pipeline import dispatcher
+
+    for _ in range(rounds):
+        counts = dispatcher.tick()
+        if not counts["events"] and not counts["deliveries"] and not counts["backfills"]:
+            return

@@ -12,12 +12,11 @@ from integrations.salesforce import sandbox as sf
 from integrations.salesforce.client import api_usage
 from integrations.sandbox import faults
 from mlconnector.connections.models import Connection
-from mlconnector.pipeline import dispatcher
 from mlconnector.pipeline.models import Delivery
 from mlconnector.pipeline.replay import replay_deliveries
 from tests.freshbooks.test_flow import create_invoice
 from tests.pipeline_helpers import audit_messages
-from tests.salesforce.helpers import only, record_payment
+from tests.salesforce.helpers import only, record_payment, settle
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +31,7 @@ def test_an_ended_session_is_renewed_without_anyone_noticing(world):
     first = sf.sessions_issued()
     sf.end_sessions()  # the org's session timeout passed, or an admin revoked the sessions
     create_invoice("700.00")
-    dispatcher.tick()
+    settle()
     assert only(sf.opportunities())["Amount"] == "700.00"
     assert sf.sessions_issued() == first + 1  # one new token, asked for once
     conn.refresh_from_db()
@@ -43,10 +42,10 @@ def test_an_ended_session_is_renewed_without_anyone_noticing(world):
 def test_a_renamed_won_stage_is_discovered_again(world):
     _, conn = world
     create_invoice("900.00")
-    dispatcher.tick()
+    settle()
     sf.rename_won_stage("Won - Paid")  # after ml-connector learnt "Closed Won"
     record_payment("900.00")
-    dispatcher.tick()
+    settle()
     opp = only(sf.opportunities())
     assert opp["IsWon"] and opp["StageName"] == "Won - Paid"
     conn.refresh_from_db()
@@ -59,7 +58,7 @@ def test_a_missing_external_id_field_fails_with_the_fix_and_a_replay_then_writes
     client, conn = world
     sf.remove_field("Opportunity", "FreshBooks_Invoice_Id__c")
     create_invoice("1200.00")
-    dispatcher.tick()
+    settle()
     failed = deliveries(conn, "failed").get(event_type="invoice.create")
     assert "no field Opportunity.FreshBooks_Invoice_Id__c" in failed.last_error
     assert "Text (255), External ID, Unique" in failed.last_error
@@ -70,10 +69,10 @@ def test_a_missing_external_id_field_fails_with_the_fix_and_a_replay_then_writes
     conn.refresh_from_db()
     assert conn.config["missing_fields"] == []
     replay_deliveries(deliveries(conn, "failed"), actor=None)
-    dispatcher.tick()
+    settle()
     assert only(sf.opportunities())["Amount"] == "1200.00"
     replay_deliveries(deliveries(conn, "succeeded"), actor=None, resend=True)
-    dispatcher.tick()
+    settle()
     assert len(sf.opportunities()) == 1
 
 
@@ -81,7 +80,7 @@ def test_an_account_salesforce_refuses_fails_the_invoice_with_salesforces_messag
     _, conn = world
     sf.set_validation_rule(True)  # new Accounts need a billing country; the invoice's client has none
     create_invoice("300.00")
-    dispatcher.tick()
+    settle()
     failed = deliveries(conn, "failed").get(event_type="invoice.create")
     assert "Could not create the Account “Northwind Traders” that this invoice needs first" in failed.last_error
     assert "Billing country is required on every account" in failed.last_error
@@ -90,7 +89,7 @@ def test_an_account_salesforce_refuses_fails_the_invoice_with_salesforces_messag
     assert sf.opportunities() == []
     sf.set_validation_rule(False)
     replay_deliveries(deliveries(conn, "failed"), actor=None)
-    dispatcher.tick()
+    settle()
     assert only(sf.opportunities())["Amount"] == "300.00"
 
 
@@ -99,7 +98,7 @@ def test_an_exhausted_daily_allowance_waits_like_a_rate_limit(world):
     used, limit = sf.api_usage()
     sf.set_api_usage(limit)
     create_invoice("450.00")
-    dispatcher.tick()
+    settle()
     d = deliveries(conn).get(event_type="invoice.create")
     assert d.status == "retrying" and "REQUEST_LIMIT_EXCEEDED" in d.last_error
     assert sf.opportunities() == []
@@ -109,7 +108,7 @@ def test_the_limit_header_is_kept_and_shown_on_the_connection_page(world):
     client, conn = world
     sf.set_api_usage(40)
     create_invoice("450.00")
-    dispatcher.tick()
+    settle()
     usage = api_usage(conn.pk)
     assert usage["max"] == 100000 and usage["used"] > 40
     page = client.get(reverse("connection-detail", args=[conn.pk])).content.decode()
@@ -119,11 +118,11 @@ def test_the_limit_header_is_kept_and_shown_on_the_connection_page(world):
 def test_several_records_with_one_external_id_are_named(world):
     _, conn = world
     create_invoice("500.00")
-    dispatcher.tick()
+    settle()
     opp = only(sf.opportunities())
     twin = sf.add_record("Opportunity", {k: v for k, v in opp.items() if k != "Id"})
     replay_deliveries(deliveries(conn, "succeeded"), actor=None, resend=True)
-    dispatcher.tick()
+    settle()
     failed = deliveries(conn, "failed").first()
     assert failed is not None and "Several Salesforce records have this external id" in failed.last_error
     assert opp["Id"] in failed.last_error and twin in failed.last_error
@@ -133,6 +132,6 @@ def test_a_server_error_is_retried(world):
     _, conn = world
     faults.add("salesforce", match="PATCH", status=503, body=[{"message": "busy", "errorCode": "SERVER_UNAVAILABLE"}])
     create_invoice("650.00")
-    dispatcher.tick()
+    settle()
     assert only(sf.opportunities())["Amount"] == "650.00"
     assert Connection.objects.get(pk=conn.pk).status == "active"

@@ -400,9 +400,8 @@ def composite_upsert(request, org, version, sobject, field):
                 raise Err(400, "MISSING_ARGUMENT", f"{field} not specified", [field])
             matches = st.by_external_id(org, sobject, field, str(value))
             if len(matches) > 1:
-                raise Err(
-                    300, "DUPLICATE_EXTERNAL_ID", f"Foreign key external ID: {value} matches multiple records", [field]
-                )
+                ids = ", ".join(m.object_id for m in matches)
+                raise Err(300, "DUPLICATE_EXTERNAL_ID", f"{field} {value} matches multiple records: {ids}", [field])
             if matches:
                 written = st.write(org, sobject, item, existing=matches[0])
                 results.append({"id": written.object_id, "success": True, "errors": [], "created": False})
