@@ -46,7 +46,10 @@ class Salesforce(Integration):
     def pages(cls, connection) -> list[tuple[str, str]]:
         from django.urls import reverse
 
-        return [("Salesforce settings", reverse("salesforce-settings", args=[connection.pk]))]
+        return [
+            ("Accounts in Salesforce", reverse("salesforce-accounts", args=[connection.pk])),
+            ("Salesforce settings", reverse("salesforce-settings", args=[connection.pk])),
+        ]
 
     def remote_links(self, delivery) -> list[tuple[str, str]]:
         if not delivery.remote_id:

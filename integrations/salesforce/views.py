@@ -106,3 +106,14 @@ def settings_page(request, pk: int):
     return render(
         request, "salesforce/settings.html", {"conn": conn, "form": form, "can_change": editable}, status=status
     )
+
+
+@login_required
+def accounts_page(request, pk: int):
+    """Read-only: each synced client's Account in Salesforce, its open Opportunities and Orders, and
+    the FreshBooks clients with no Account yet."""
+    from integrations.salesforce.enrichment import read
+
+    conn = _connection(request, pk)
+    audit = AuditContext(tenant=conn.tenant, connection=conn, actor=request.user)
+    return render(request, "salesforce/accounts.html", {"conn": conn, **read(conn, audit)})

@@ -14,7 +14,7 @@ from tests.salesforce.helpers import connect_form, connect_salesforce
 
 pytestmark = pytest.mark.django_db
 
-COVERED_VIEWS = {"salesforce-connect", "salesforce-settings"}
+COVERED_VIEWS = {"salesforce-connect", "salesforce-settings", "salesforce-accounts"}  # accounts: test_accounts_page.py
 
 
 @pytest.fixture
