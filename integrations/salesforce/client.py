@@ -123,7 +123,6 @@ class Upserted:
 class SalesforceClient(ClientCredentialsClient):
     provider = "salesforce"
     token_label = "Salesforce"
-    idempotent_methods = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
     def __init__(
         self,

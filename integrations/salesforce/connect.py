@@ -81,7 +81,7 @@ def probe(my_domain: str, key: str, secret: str, audit: AuditContext, config: di
         client.version = newest_version(client.versions())
         limits = client.limits()
         org = next(iter(client.query("SELECT Id, Name, IsSandbox FROM Organization")), {})
-        found = orgmod.inspect(client, orgmod.fields(_Shim(config or {})))
+        found = orgmod.inspect(client, orgmod.fields_from(config or {}))
     except Forbidden as exc:
         if exc.code in ("API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED", "API_DISABLED_FOR_USER"):
             raise ConnectRefused(
@@ -109,11 +109,6 @@ def probe(my_domain: str, key: str, secret: str, audit: AuditContext, config: di
             "daily_limit": daily.get("Max"),
         },
     }
-
-
-class _Shim:
-    def __init__(self, config: dict):
-        self.config = config
 
 
 def _org_from_identity(identity_url: str) -> str:

@@ -130,26 +130,28 @@ class Salesforce(Integration):
             else:
                 singles.append(d)
         results: dict = {}
+        stop: list[ProviderError] = []  # an error that will fail every call (the connection must reconnect)
 
-        def run(group, write) -> bool:
+        def run(group, write) -> None:
             """Write a group; an error of the whole call applies to each of its deliveries."""
             if not group:
-                return True
+                return
+            if stop:
+                results.update({d.pk: stop[0] for d in group})
+                return
             try:
                 results.update(write())
             except ProviderError as exc:
                 results.update({d.pk: exc for d in group})
-                return not exc.needs_reconnect
-            return True
+                if exc.needs_reconnect:
+                    stop.append(exc)
 
-        going = run(
-            clients, lambda: writer.accounts([(d.pk, str(d.event.object_id), d.event.payload) for d in clients])
-        )
-        if going and invoices:
+        run(clients, lambda: writer.accounts([(d.pk, str(d.event.object_id), d.event.payload) for d in clients]))
+        if invoices and not stop:
             linked = writer.linked_accounts({str(d.event.payload.get("customerid") or "") for d in invoices})
             ready = [d for d in invoices if linked.get(str(d.event.payload.get("customerid") or ""))]
             singles += [d for d in invoices if d not in ready]
-            going = run(
+            run(
                 ready,
                 lambda: writer.opportunities(
                     [
@@ -159,10 +161,10 @@ class Salesforce(Integration):
                 ),
             )
             singles += [d for d in ready if d.pk not in results]  # a won stage to discover again
-        elif invoices:
-            results.update({d.pk: results[clients[0].pk] for d in invoices})
-        if singles and going:
-            results.update(super().sync_batch(singles, audit))
+        else:
+            singles += invoices
+        if stop:
+            results.update({d.pk: stop[0] for d in singles})
         elif singles:
-            results.update({d.pk: results[clients[0].pk if clients else invoices[0].pk] for d in singles})
+            results.update(super().sync_batch(singles, audit))
         return results

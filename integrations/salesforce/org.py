@@ -36,7 +36,10 @@ class Fields:
 
 
 def fields(conn) -> Fields:
-    c = conn.config or {}
+    return fields_from(conn.config or {})
+
+
+def fields_from(c: dict) -> Fields:
     return Fields(
         account=c.get("account_external_field") or DEFAULT_ACCOUNT_FIELD,
         invoice=c.get("opportunity_external_field") or DEFAULT_INVOICE_FIELD,

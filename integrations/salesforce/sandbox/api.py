@@ -314,7 +314,7 @@ def _page(org, version: str, text: str, offset: int, size: int) -> dict:
         "records": [
             {
                 "attributes": {"type": sobject, "url": f"/services/data/v{version}/sobjects/{sobject}/{r['Id']}"},
-                **{f: st._number(r.get(f)) for f in query.fields},
+                **st.as_json_values(org, sobject, {f: r.get(f) for f in query.fields}),
             }
             for r in chunk
         ],

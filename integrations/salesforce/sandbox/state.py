@@ -449,27 +449,30 @@ def write(
     )
 
 
-def as_sobject(record: SandboxObject, version: str) -> dict:
-    out = {
-        "attributes": {
-            "type": record.kind,
-            "url": f"/services/data/v{version}/sobjects/{record.kind}/{record.object_id}",
-        }
-    }
-    out.update({k: _number(v) for k, v in record.data.items()})
-    out["Id"] = record.object_id
+NUMBER_TYPES = ("currency", "double", "percent", "int")
+
+
+def as_json_values(org: SandboxAccount, sobject: str, data: dict) -> dict:
+    """Number fields go back as JSON numbers, the rest as stored."""
+    types = {name: f["type"] for name, f in fields_of(org, sobject).items()}
+    out = {}
+    for name, value in data.items():
+        if types.get(name) in NUMBER_TYPES and value not in (None, ""):
+            try:
+                value = Decimal(str(value))
+            except InvalidOperation:
+                pass
+        out[name] = value
     return out
 
 
-def _number(value):
-    """Currency and number fields go back as JSON numbers."""
-    if isinstance(value, str):
-        try:
-            if value and (value[0].isdigit() or value[0] == "-") and "." in value and "-" not in value[1:]:
-                return Decimal(value)
-        except InvalidOperation:
-            return value
-    return value
+def as_sobject(record: SandboxObject, version: str) -> dict:
+    url = f"/services/data/v{version}/sobjects/{record.kind}/{record.object_id}"
+    return {
+        "attributes": {"type": record.kind, "url": url},
+        **as_json_values(record.account, record.kind, record.data),
+        "Id": record.object_id,
+    }
 
 
 # --- API usage (the org's rolling 24-hour allowance) -----------------------------------------
