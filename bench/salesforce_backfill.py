@@ -52,12 +52,36 @@ def configure(var_dir: str) -> None:
     logging.disable(logging.INFO)  # one audit line per call would dominate the measurement
 
 
+def _fill(account, kind: str, count: int, vary, template: dict | None = None) -> list[int]:
+    """`count` FreshBooks records of a kind: one made through the sandbox's own code, the rest copies
+    of it inserted in bulk under their own ids (making 20,000 one by one took minutes)."""
+    from integrations.freshbooks.sandbox import records
+    from integrations.freshbooks.sandbox.state import KINDS, PROVIDER
+    from integrations.sandbox.models import SandboxObject
+
+    spec = KINDS[kind]
+    first, _ = records.create(account, spec, {**(template or {}), **vary(0, 0)})
+    rows = SandboxObject.objects.bulk_create(
+        [
+            SandboxObject(provider=PROVIDER, account=account, kind=kind, object_id=f"bench-{kind}-{n}", data={})
+            for n in range(1, count)
+        ],
+        batch_size=1000,
+    )
+    for n, row in enumerate(rows, 1):
+        object_id = spec.id_base + row.pk
+        row.object_id = str(object_id)
+        row.data = {**first, **dict.fromkeys(spec.id_keys, object_id), **vary(n, object_id)}
+    SandboxObject.objects.bulk_update(rows, ["object_id", "data"], batch_size=1000)
+    return [first["id"], *(int(r.object_id) for r in rows)]
+
+
 def setup(clients: int, invoices: int):
     from django.conf import settings
     from django.core.management import call_command
 
-    from integrations.freshbooks.sandbox import records, seed_demo
-    from integrations.freshbooks.sandbox.state import KINDS, PROVIDER, issue_tokens
+    from integrations.freshbooks.sandbox import seed_demo
+    from integrations.freshbooks.sandbox.state import PROVIDER, issue_tokens
     from integrations.salesforce import sandbox as sf
     from integrations.salesforce.connect import connect
     from integrations.sandbox import tokens
@@ -69,19 +93,27 @@ def setup(clients: int, invoices: int):
     demo = seed_demo()
     account = demo.businesses[0]
     started = time.monotonic()
-    ids = []
-    for n in range(clients):
-        client, _ = records.create(
-            account, KINDS["client"], {"organization": f"Bench Client {n:05d}", "email": f"ap{n}@bench.example"}
-        )
-        ids.append(client["id"])
-    for n in range(invoices):
-        line = {"name": "Consulting", "qty": "1", "unit_cost": {"amount": f"{100 + n % 900}.25"}}
-        records.create(
-            account,
-            KINDS["invoice"],
-            {"customerid": ids[n % len(ids)], "invoice_number": f"B{n:06d}", "lines": [line], "status": 2},
-        )
+    client_ids = _fill(
+        account,
+        "client",
+        clients,
+        lambda n, oid: {"organization": f"Bench Client {n:05d}", "email": f"ap{n}@bench.example"},
+    )
+    _fill(
+        account,
+        "invoice",
+        invoices,
+        lambda n, oid: {
+            "invoice_number": f"B{n:06d}",
+            "customerid": client_ids[n % len(client_ids)],
+            "organization": f"Bench Client {n % len(client_ids):05d}",
+        },
+        template={
+            "customerid": client_ids[0],
+            "lines": [{"name": "Consulting", "qty": "1", "unit_cost": {"amount": "250.25"}}],
+            "status": 2,
+        },
+    )
     print(f"FreshBooks sandbox: {clients} clients and {invoices} invoices made in {time.monotonic() - started:.0f}s")
     tenant = Tenant.objects.create(name="Bench Ltd", slug="bench")
     app = tokens.app_for(PROVIDER, settings.FRESHBOOKS_CLIENT_ID)
@@ -108,11 +140,10 @@ def setup(clients: int, invoices: int):
 
 
 def run(target) -> dict:
+    from integrations.salesforce import sandbox as sf
     from mlconnector.pipeline import backfill
     from mlconnector.pipeline.delivery import deliver_batch
     from mlconnector.pipeline.models import Backfill, Delivery
-
-    from integrations.salesforce import sandbox as sf
 
     size = target.integration.batch_size
     sf.set_api_usage(0)  # count the backfill's calls only (connecting made a few)
@@ -140,6 +171,7 @@ def run(target) -> dict:
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--invoices", type=int, default=10_000)
@@ -164,7 +196,9 @@ def main() -> None:
             f"Daily API allowance: {result['calls']:,} of {result['limit']:,} requests "
             f"({100 * result['calls'] / result['limit']:.2f}%)"
         )
-        print(f"Failed deliveries: {result['failed']} (target 0); {result['batches']} batches in {result['elapsed']:.0f}s")
+        print(
+            f"Failed deliveries: {result['failed']} (target 0); {result['batches']} batches in {result['elapsed']:.0f}s"
+        )
 
 
 if __name__ == "__main__":
