@@ -88,6 +88,11 @@ def usage_cache_key(connection_id: int) -> str:
     return f"salesforce:api-usage:{connection_id}"
 
 
+def remember_usage(connection_id: int, found: tuple[int, int]) -> None:
+    used, limit = found
+    cache.set(usage_cache_key(connection_id), {"used": used, "max": limit, "at": time.time()}, 2 * 86400)
+
+
 def api_usage(connection_id: int) -> dict | None:
     """The org's daily API usage as last reported to this connection: {used, max, at}."""
     return cache.get(usage_cache_key(connection_id))
@@ -139,6 +144,7 @@ class SalesforceClient(ClientCredentialsClient):
         self.my_domain = my_domain or config.get("my_domain", "")
         self._instance_url = instance_url
         self.version = version or config.get("api_version") or DEFAULT_VERSION
+        self.last_usage: tuple[int, int] | None = None  # the latest Sforce-Limit-Info (used, max)
 
     # --- where ---------------------------------------------------------------------------------
     @property
@@ -199,10 +205,13 @@ class SalesforceClient(ClientCredentialsClient):
 
     def observe(self, response, data) -> None:
         found = parse_limit_info(response.headers.get("Sforce-Limit-Info", ""))
-        if found is None or self.connection is None:
+        if found is None:
             return
+        self.last_usage = found
+        if self.connection is None:
+            return
+        remember_usage(self.connection.pk, found)
         used, limit = found
-        cache.set(usage_cache_key(self.connection.pk), {"used": used, "max": limit, "at": time.time()}, 2 * 86400)
         if limit and (limit - used) / limit < settings.SALESFORCE_LOW_ALLOWANCE:
             from mlconnector.ratelimit import limiter
 

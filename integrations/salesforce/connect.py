@@ -7,7 +7,7 @@ its fields and stages. A refusal says what to fix, and stores nothing."""
 from __future__ import annotations
 
 from integrations.salesforce import org as orgmod
-from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.client import SalesforceClient, remember_usage
 from mlconnector.connections import services
 from mlconnector.connections.models import Connection
 from mlconnector.connections.oauth import client_credentials_token
@@ -98,6 +98,7 @@ def probe(my_domain: str, key: str, secret: str, audit: AuditContext, config: di
     daily = limits.get("DailyApiRequests") or {}
     org_id = str(org.get("Id") or _org_from_identity(token.get("id", "")))
     return {
+        "usage": client.last_usage,
         "token": token,
         "org_id": org_id,
         "org_name": str(org.get("Name") or my_domain),
@@ -158,5 +159,7 @@ def connect(tenant, *, my_domain: str, key: str, secret: str, actor, reconnect: 
             config=found["config"],
             external_account_id=org_id,
         )
+    if found["usage"]:
+        remember_usage(conn.pk, found["usage"])
     services.set_status(conn, Connection.Status.ACTIVE, actor=actor, reason=f"connected to {name} ({my_domain})")
     return conn

@@ -135,3 +135,20 @@ def test_a_server_error_is_retried(world):
     settle()
     assert only(sf.opportunities())["Amount"] == "650.00"
     assert Connection.objects.get(pk=conn.pk).status == "active"
+
+
+def test_calls_are_spaced_out_when_the_allowance_runs_low(world):
+    from mlconnector.ratelimit import limiter
+
+    client, conn = world
+    sf.set_api_usage(99_990)  # 10 requests left of 100,000
+    create_invoice("450.00")
+    settle()
+    # The Account was written; the Opportunity's call had to wait its turn, longer than a worker
+    # waits inline, so the delivery comes back when it may.
+    assert limiter().blocked_for(f"salesforce:{conn.pk}") > 0
+    d = deliveries(conn).get(event_type="invoice.create")
+    assert d.status == "retrying" and "salesforce asked us to wait" in d.last_error
+    assert any("trying again in 2.0s as asked" in m for m in audit_messages(kind="delivery"))
+    page = client.get(reverse("connection-detail", args=[conn.pk])).content.decode()
+    assert "running low: ml-connector spaces its calls out" in page

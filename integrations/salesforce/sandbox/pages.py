@@ -14,7 +14,10 @@ from integrations.sandbox.models import SandboxAccount
 
 
 def home(request):
-    orgs = list(SandboxAccount.objects.filter(provider=st.PROVIDER).order_by("id"))
+    # Production orgs first, then sandbox orgs: the demo org is the one shown unless another is chosen.
+    orgs = sorted(
+        SandboxAccount.objects.filter(provider=st.PROVIDER), key=lambda o: (bool(o.data.get("is_sandbox")), o.pk)
+    )
     chosen = request.GET.get("org") or (orgs[0].key if orgs else "")
     org = next((o for o in orgs if o.key == chosen), None)
     context = {"orgs": orgs, "org": org}
