@@ -152,3 +152,30 @@ def test_calls_are_spaced_out_when_the_allowance_runs_low(world):
     assert any("trying again in 2.0s as asked" in m for m in audit_messages(kind="delivery"))
     page = client.get(reverse("connection-detail", args=[conn.pk])).content.decode()
     assert "running low: ml-connector spaces its calls out" in page
+
+
+def test_a_multi_currency_org_gets_the_invoices_currency(tenant_a, admin_a):
+    from integrations.freshbooks.sandbox import seed_demo
+    from tests.conftest import client_for
+    from tests.freshbooks.test_flow import connect_freshbooks
+    from tests.salesforce.helpers import connect_salesforce
+
+    seed_demo()
+    sf.reset()
+    sf.set_flag("multi_currency", True)
+    client = client_for(admin_a)
+    connect_freshbooks(client)
+    conn = connect_salesforce(client)
+    assert conn.config["multi_currency"]
+    create_invoice("300.00")
+    settle()
+    assert only(sf.opportunities())["CurrencyIsoCode"] == "USD"
+
+
+def test_test_connection_says_what_it_found(world):
+    client, conn = world
+    sf.set_flag("max_version", "66.0")
+    response = client.post(reverse("connection-test", args=[conn.pk]), follow=True)
+    text = " ".join(str(m) for m in response.context["messages"])
+    assert f"Salesforce answers at https://{sf.DEMO_HOST} with API v66.0" in text
+    assert "of 100,000 daily API requests used" in text
