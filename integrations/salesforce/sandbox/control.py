@@ -98,4 +98,5 @@ def add_record(sobject: str, data: dict, host: str = st.DEMO_HOST) -> str:
     record = SandboxObject.objects.create(
         provider=st.PROVIDER, account=o, kind=sobject, object_id=st.new_id(sobject), data=dict(data)
     )
+    st.index(o, record)
     return record.object_id
