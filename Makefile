@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed lint api-schema bench-ingest bench-monday bench-ui browser screenshots clean
+.PHONY: run test install migrate seed lint api-schema bench-ingest bench-monday bench-salesforce bench-ui browser screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -62,6 +62,10 @@ bench-slack: install
 
 bench-monday: install
 	$(PY) bench/monday_sync.py
+
+# 10,000 clients and 10,000 invoices backfilled into the sandbox Salesforce: records per API call.
+bench-salesforce: install
+	$(PY) bench/salesforce_backfill.py $(BENCH_ARGS)
 
 bench-ui: install
 	$(PY) bench/ui_pages.py

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "integrations.slack",
     "integrations.monday",
     "integrations.gocardless",
+    "integrations.salesforce",
 ]
 
 MIDDLEWARE = [
@@ -466,6 +467,14 @@ GOCARDLESS_EVENTS_POLL_MINUTES = int(os.environ.get("GOCARDLESS_EVENTS_POLL_MINU
 GOCARDLESS_PAYOUTS_POLL_HOURS = int(os.environ.get("GOCARDLESS_PAYOUTS_POLL_HOURS", "24"))
 # The FreshBooks expense category GoCardless's fees are booked to (a connection may hold another).
 GOCARDLESS_FEES_CATEGORY = os.environ.get("GOCARDLESS_FEES_CATEGORY", "Bank Fees")
+# Salesforce (vendors doc §3): each org at its own My Domain host. Where a host is reached: the host
+# itself in production; "" outside it reaches https://<host> through the sandbox (/sandbox/salesforce/<host>).
+SALESFORCE_BASE_URL = os.environ.get("SALESFORCE_BASE_URL", "https://{host}" if PRODUCTION else "")
+# 403 REQUEST_LIMIT_EXCEEDED (the org's rolling 24-hour allowance) is retried after this many seconds.
+SALESFORCE_LIMIT_RETRY_SECONDS = float(os.environ.get("SALESFORCE_LIMIT_RETRY_SECONDS", "900"))
+# Below this share of the daily allowance left, calls to the org are spaced PAUSE seconds apart.
+SALESFORCE_LOW_ALLOWANCE = float(os.environ.get("SALESFORCE_LOW_ALLOWANCE", "0.05"))
+SALESFORCE_LOW_ALLOWANCE_PAUSE = float(os.environ.get("SALESFORCE_LOW_ALLOWANCE_PAUSE", "2"))
 
 # --- Logging: one structured line per event, secrets scrubbed by a filter on every handler ----
 MLCONNECTOR_LOG_FILE = os.environ.get("MLCONNECTOR_LOG_FILE", "")
