@@ -104,12 +104,17 @@ class HubSpotClient(TokenClient):
         else:
             most, seconds = self.budget()
             interval = seconds / max(1, most) * (1 + settings.HUBSPOT_PACING_MARGIN)
-        wait = limiter().reserve(f"{self.rate_limit_key(method, path)}:pace", interval, settings.MLCONNECTOR_MAX_INLINE_WAIT)
+        wait = limiter().reserve(
+            f"{self.rate_limit_key(method, path)}:pace", interval, settings.MLCONNECTOR_MAX_INLINE_WAIT
+        )
         return settings.MLCONNECTOR_MAX_INLINE_WAIT + interval if wait is None else wait
 
     def observe(self, response: requests.Response, data: Any) -> None:
         headers = response.headers
-        most, interval = headers.get("X-HubSpot-RateLimit-Max"), headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
+        most, interval = (
+            headers.get("X-HubSpot-RateLimit-Max"),
+            headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"),
+        )
         if most and interval:
             try:
                 learned = (int(most), int(interval) / 1000)
@@ -138,7 +143,9 @@ class HubSpotClient(TokenClient):
             elif retry_after is None:
                 interval = response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
                 retry_after = 1.0 if policy == "SECONDLY" or not interval else min(float(interval) / 1000, 10.0)
-            error: ProviderError = RateLimited(message, status=status, code=policy or "RATE_LIMIT", retry_after=retry_after)
+            error: ProviderError = RateLimited(
+                message, status=status, code=policy or "RATE_LIMIT", retry_after=retry_after
+            )
         elif status == 423:  # bulk upserts too fast: the lock lasts about 2 s
             error = RateLimited(message, status=status, code="LOCKED", retry_after=max(2.0, retry_after or 2.0))
         elif status == 477:  # the portal is being migrated: Retry-After says for how long
@@ -157,12 +164,23 @@ class HubSpotClient(TokenClient):
         raise error
 
     # --- calls ------------------------------------------------------------------------------------
-    def call(self, method: str, path: str, *, json: Any = None, params: Any = None, idempotent: bool | None = None, what: str = "") -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Any = None,
+        idempotent: bool | None = None,
+        what: str = "",
+    ) -> Any:
         """One request; a call refused for a limit was not executed, so it goes again (even a create)
         once the wait is short enough to sit out here."""
         for attempt in range(1, 4):
             try:
-                _, data = self.request(method, path, json=json, params=params, idempotent=idempotent, audit_message=what)
+                _, data = self.request(
+                    method, path, json=json, params=params, idempotent=idempotent, audit_message=what
+                )
                 return data
             except RateLimited as exc:
                 short = exc.retry_after is not None and exc.retry_after <= settings.MLCONNECTOR_MAX_INLINE_WAIT
@@ -214,7 +232,16 @@ class HubSpotClient(TokenClient):
 
     def search(self, object_type: str, body: dict) -> dict:
         """Search (its own ~4 requests/s limit, no rate headers, capped at 10,000 results: never for listing)."""
-        return self.call("POST", f"/crm/v3/objects/{object_type}/search", json=body, idempotent=True, what=f"search {object_type}") or {}
+        return (
+            self.call(
+                "POST",
+                f"/crm/v3/objects/{object_type}/search",
+                json=body,
+                idempotent=True,
+                what=f"search {object_type}",
+            )
+            or {}
+        )
 
     def remote_id(self, response: requests.Response, data: Any) -> str:
         if isinstance(data, dict) and data.get("id"):

@@ -38,16 +38,22 @@ def connect_with_token(request, tenant, token: str, reconnect: Connection | None
     details = client.account_details()
     portal = str(details["portalId"])
     if portal != str(hub_id):
-        raise Rejected(f"this token belongs to hub {portal}, not hub {hub_id}. Check the hub id, or use a token made in hub {hub_id}")
+        raise Rejected(
+            f"this token belongs to hub {portal}, not hub {hub_id}. Check the hub id, or use a token made in hub {hub_id}"
+        )
     if reconnect is not None and reconnect.external_account_id and reconnect.external_account_id != portal:
-        raise Rejected(f"this token belongs to hub {portal}, but this connection writes to hub {reconnect.external_account_id}")
+        raise Rejected(
+            f"this token belongs to hub {portal}, but this connection writes to hub {reconnect.external_account_id}"
+        )
     client.time_zone = details.get("timeZone") or "UTC"
     try:
         made = schema.ensure(client, schema.CORE_TYPES, audit)
     except Forbidden as exc:
         missing = ((getattr(exc, "body", None) or {}).get("context") or {}).get("missingScopes") or []
         needed = ", ".join(missing) or "crm.schemas.contacts.write, crm.schemas.companies.write"
-        raise Forbidden(f"the private app cannot create ml-connector's FreshBooks properties: add the scope {needed} and paste its new token") from None
+        raise Forbidden(
+            f"the private app cannot create ml-connector's FreshBooks properties: add the scope {needed} and paste its new token"
+        ) from None
     name = f"HubSpot hub {portal}"
     config = {
         "time_zone": details.get("timeZone") or "UTC",
@@ -62,7 +68,9 @@ def connect_with_token(request, tenant, token: str, reconnect: Connection | None
         .first()
     )
     if existing is not None:
-        conn = services.store_credentials(existing, credentials, actor=actor, message="reconnected: new HubSpot private app token")
+        conn = services.store_credentials(
+            existing, credentials, actor=actor, message="reconnected: new HubSpot private app token"
+        )
         services.update_config(conn, config, actor=actor, message=f"HubSpot hub {portal} confirmed")
     else:
         conn = services.create_connection(

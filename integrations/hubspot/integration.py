@@ -108,26 +108,44 @@ class HubSpot(Integration):
         known = dict((self.connection.config or {}).get("association_types") or {})
         missing = [p for p in pairs if f"{p[0]}>{p[1]}" not in known]
         for from_type, to_type in missing:
-            data = client.call("GET", f"/crm/v4/associations/{from_type}/{to_type}/labels", what=f"{from_type} to {to_type} association types") or {}
-            found = [r for r in data.get("results") or [] if r.get("category") == "HUBSPOT_DEFINED" and not r.get("label")]
+            data = (
+                client.call(
+                    "GET",
+                    f"/crm/v4/associations/{from_type}/{to_type}/labels",
+                    what=f"{from_type} to {to_type} association types",
+                )
+                or {}
+            )
+            found = [
+                r for r in data.get("results") or [] if r.get("category") == "HUBSPOT_DEFINED" and not r.get("label")
+            ]
             if not found:
                 raise Rejected(f"HubSpot names no default association from {from_type} to {to_type}")
             known[f"{from_type}>{to_type}"] = int(found[0]["typeId"])
         if missing:
-            services.update_config(self.connection, {"association_types": known}, message="HubSpot association types read")
+            services.update_config(
+                self.connection, {"association_types": known}, message="HubSpot association types read"
+            )
         return {p: known[f"{p[0]}>{p[1]}"] for p in pairs}
 
     def remote_links(self, delivery) -> list[tuple[str, str]]:
         """The contact (and company), invoice or payment written, as a link into HubSpot."""
         from mlconnector.pipeline.models import RecordLink
 
-        kind = {"client": "client", "bill_vendor": "vendor", "invoice": "invoice", "payment": "payment"}.get(delivery.event_type.split(".")[0])
+        kind = {"client": "client", "bill_vendor": "vendor", "invoice": "invoice", "payment": "payment"}.get(
+            delivery.event_type.split(".")[0]
+        )
         if kind is None or not delivery.remote_id:
             return super().remote_links(delivery)
         remote_type, object_type = _PAIRS[kind]
         out = [(f"{remote_type} {delivery.remote_id}", self.record_url(object_type, delivery.remote_id))]
         if kind == "client":
-            company = RecordLink.objects.filter(connection=self.connection, source_type="client", source_id=delivery.event.object_id, remote_type="company").first()
+            company = RecordLink.objects.filter(
+                connection=self.connection,
+                source_type="client",
+                source_id=delivery.event.object_id,
+                remote_type="company",
+            ).first()
             if company:
                 out.append((f"company {company.remote_id}", self.record_url("companies", company.remote_id)))
         return out

@@ -37,12 +37,20 @@ BALANCE = [
     _p("freshbooks_last_payment_amount", "FreshBooks last payment amount"),
     _p("freshbooks_currency", "FreshBooks currency", "string"),
 ]
-CLIENT_ID = _p("freshbooks_client_id", "FreshBooks client id", "string", unique=True, description="The client's id in FreshBooks.")
+CLIENT_ID = _p(
+    "freshbooks_client_id", "FreshBooks client id", "string", unique=True, description="The client's id in FreshBooks."
+)
 PROPERTIES: dict[str, list[dict]] = {
     "contacts": [CLIENT_ID, *BALANCE],
     "companies": [
         CLIENT_ID,
-        _p("freshbooks_vendor_id", "FreshBooks vendor id", "string", unique=True, description="The bill vendor's id in FreshBooks."),
+        _p(
+            "freshbooks_vendor_id",
+            "FreshBooks vendor id",
+            "string",
+            unique=True,
+            description="The bill vendor's id in FreshBooks.",
+        ),
         *BALANCE,
     ],
     "invoices": [
@@ -60,7 +68,9 @@ def ensure(client, object_types, audit: AuditContext | None = None) -> list[str]
     """Create the group and the properties each type lacks; returns what was created, in words."""
     made = []
     for object_type in object_types:
-        groups = client.call("GET", f"/crm/v3/properties/{object_type}/groups", what=f"{object_type} property groups") or {}
+        groups = (
+            client.call("GET", f"/crm/v3/properties/{object_type}/groups", what=f"{object_type} property groups") or {}
+        )
         if GROUP not in {g.get("name") for g in groups.get("results") or []}:
             client.call(
                 "POST",

@@ -35,7 +35,16 @@ from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
 from mlconnector.connections import services
 from mlconnector.contract import SyncResult, registry
-from mlconnector.http import AuditContext, Forbidden, NotFound, ProviderError, RateLimited, Rejected, Unavailable, Waiting
+from mlconnector.http import (
+    AuditContext,
+    Forbidden,
+    NotFound,
+    ProviderError,
+    RateLimited,
+    Rejected,
+    Unavailable,
+    Waiting,
+)
 from mlconnector.pipeline.models import RecordLink
 
 log = logging.getLogger("mlconnector.hubspot")
@@ -79,7 +88,9 @@ def item_error(error: dict, what: str) -> ProviderError:
     cls = {"RATE_LIMITS": RateLimited, "OBJECT_NOT_FOUND": NotFound}.get(category)
     if cls is None:
         cls = Rejected if category in ("VALIDATION_ERROR", "CONFLICT", "INVALID_PARAMS") else Unavailable
-    exc = cls(message, status=400 if cls is Rejected else None, code=category, retry_after=1.0 if cls is RateLimited else None)
+    exc = cls(
+        message, status=400 if cls is Rejected else None, code=category, retry_after=1.0 if cls is RateLimited else None
+    )
     exc.body = error
     return exc
 
@@ -116,7 +127,9 @@ class Writer:
     def link(self, source_type: str, source_id: str, remote_type: str) -> RecordLink | None:
         return self.links.get((source_type, str(source_id), remote_type))
 
-    def remember(self, source_type: str, source_id: str, remote_type: str, remote_id: str, data: dict | None = None) -> RecordLink:
+    def remember(
+        self, source_type: str, source_id: str, remote_type: str, remote_id: str, data: dict | None = None
+    ) -> RecordLink:
         key = (source_type, str(source_id), remote_type)
         found = self.links.get(key)
         if found is not None and found.remote_id == str(remote_id) and (data is None or found.data == data):
@@ -126,7 +139,11 @@ class Writer:
             source_type=source_type,
             source_id=str(source_id),
             remote_type=remote_type,
-            defaults={"tenant_id": self.conn.tenant_id, "remote_id": str(remote_id), **({"data": data} if data is not None else {})},
+            defaults={
+                "tenant_id": self.conn.tenant_id,
+                "remote_id": str(remote_id),
+                **({"data": data} if data is not None else {}),
+            },
         )
         self.links[key] = link
         return link
@@ -137,7 +154,9 @@ class Writer:
         # Several deliveries of one record in a batch (a create and its update, a replay): the newest
         # version is written once and each of them shares its outcome.
         newest: dict[tuple[str, str], Item] = {}
-        for item in sorted(items, key=lambda i: (str(i.record.get("updated") or i.record.get("updated_at") or ""), i.delivery.event_id)):
+        for item in sorted(
+            items, key=lambda i: (str(i.record.get("updated") or i.record.get("updated_at") or ""), i.delivery.event_id)
+        ):
             newest[(item.kind, item.source_id)] = item
         live = [i for i in newest.values() if i.result is None]
         if live:
@@ -154,7 +173,9 @@ class Writer:
 
     def _item(self, delivery) -> Item:
         event = delivery.event
-        kind = {"client": "client", "bill_vendor": "vendor", "invoice": "invoice", "payment": "payment"}[event.event_type.split(".")[0]]
+        kind = {"client": "client", "bill_vendor": "vendor", "invoice": "invoice", "payment": "payment"}[
+            event.event_type.split(".")[0]
+        ]
         record_ = event.payload if isinstance(event.payload, dict) else None
         item = Item(delivery, kind, record_ or {}, str(event.object_id))
         if record_ is None:
@@ -228,7 +249,13 @@ class Writer:
                 facts |= {"id": item.source_id, "deleted": pay.get("vis_state") in (1, "1")}
                 ledger.record(self.conn, "payment", item.source_id, item.client_id, facts)
                 if isinstance(pay.get("invoice"), dict) and pay.get("invoiceid"):
-                    ledger.record(self.conn, "invoice", str(pay["invoiceid"]), item.client_id, ledger.invoice_facts(pay["invoice"]))
+                    ledger.record(
+                        self.conn,
+                        "invoice",
+                        str(pay["invoiceid"]),
+                        item.client_id,
+                        ledger.invoice_facts(pay["invoice"]),
+                    )
 
     # --- 2. clients: contacts and companies ------------------------------------------------------
     def _client_records(self, items: list[Item]) -> dict[str, dict]:
@@ -240,11 +267,18 @@ class Writer:
         for client_id in sorted(missing):
             source = next(i.delivery.event.connection for i in items if i.client_id == client_id)
             try:
-                found = registry.get(source.provider)(source).enrich("client.update", client_id, self.audit.for_connection(source))
+                found = registry.get(source.provider)(source).enrich(
+                    "client.update", client_id, self.audit.for_connection(source)
+                )
             except ProviderError as exc:
                 for item in items:
                     if item.client_id == client_id:
-                        item.fail(type(exc)(f"could not read FreshBooks client {client_id} to create its contact: {exc}", status=exc.status))
+                        item.fail(
+                            type(exc)(
+                                f"could not read FreshBooks client {client_id} to create its contact: {exc}",
+                                status=exc.status,
+                            )
+                        )
                 continue
             if isinstance(found.record, dict):
                 clients[client_id] = found.record
@@ -293,7 +327,11 @@ class Writer:
             "client",
             "contact",
             {c: self._contact_props(r, c) | balance[c] for c, r in clients.items()},
-            lambda props: ("email", props["email"]) if props.get("email") else ("freshbooks_client_id", props["freshbooks_client_id"]),
+            lambda props: (
+                ("email", props["email"])
+                if props.get("email")
+                else ("freshbooks_client_id", props["freshbooks_client_id"])
+            ),
             errors,
         )
         with_company = {c: r for c, r in clients.items() if str(r.get("organization") or "").strip()}
@@ -312,7 +350,13 @@ class Writer:
         for key, remote_type, written in (("contact", "contact", contacts), ("company", "company", companies)):
             for client_id, remote_id in written.items():
                 link = self.link("client", client_id, remote_type)
-                self.remember("client", client_id, remote_type, remote_id, {**((link.data if link else None) or {}), "balance": balance[client_id]})
+                self.remember(
+                    "client",
+                    client_id,
+                    remote_type,
+                    remote_id,
+                    {**((link.data if link else None) or {}), "balance": balance[client_id]},
+                )
         for item in items:
             if item.client_id in errors:
                 item.fail(errors[item.client_id])
@@ -320,18 +364,26 @@ class Writer:
                 company = f", company {companies[item.client_id]}" if item.client_id in companies else ""
                 item.done.append(f"contact {contacts[item.client_id]}{company}")
 
-    def _upsert_records(self, object_type, source_type, remote_type, props_by_key: dict[str, dict], id_of, errors) -> dict[str, str]:
+    def _upsert_records(
+        self, object_type, source_type, remote_type, props_by_key: dict[str, dict], id_of, errors
+    ) -> dict[str, str]:
         """Write records keyed by a FreshBooks id: linked ones updated by HubSpot id, the rest upserted
         by their unique property; a CONFLICT's "Existing ID" is linked and updated. Returns key -> id."""
         written: dict[str, str] = {}
         linked = {k: self.link(source_type, k, remote_type) for k in props_by_key}
-        updates = [{"id": linked[k].remote_id, "properties": p, "objectWriteTraceId": f"k{k}"} for k, p in props_by_key.items() if linked[k]]
+        updates = [
+            {"id": linked[k].remote_id, "properties": p, "objectWriteTraceId": f"k{k}"}
+            for k, p in props_by_key.items()
+            if linked[k]
+        ]
         upserts: dict[str, list[dict]] = {}
         for key, props in props_by_key.items():
             if linked[key]:
                 continue
             id_property, value = id_of(props)
-            upserts.setdefault(id_property, []).append({"id": value, "idProperty": id_property, "properties": props, "objectWriteTraceId": f"k{key}"})
+            upserts.setdefault(id_property, []).append(
+                {"id": value, "idProperty": id_property, "properties": props, "objectWriteTraceId": f"k{key}"}
+            )
         calls = [("update", updates)] + [("upsert", inputs) for inputs in upserts.values()]
         retry: list[dict] = []
         for round_ in range(2):
@@ -346,13 +398,21 @@ class Writer:
                         written[key] = str(ok[trace]["id"])
                         self.remember(source_type, key, remote_type, written[key])
                         continue
-                    error = bad.get(trace) or (failed[0] if failed else {"message": "HubSpot returned no result", "category": "INTERNAL"})
-                    existing = existing_id(str(error.get("message") or ""), error.get("context")) if error.get("category") == "CONFLICT" else ""
+                    error = bad.get(trace) or (
+                        failed[0] if failed else {"message": "HubSpot returned no result", "category": "INTERNAL"}
+                    )
+                    existing = (
+                        existing_id(str(error.get("message") or ""), error.get("context"))
+                        if error.get("category") == "CONFLICT"
+                        else ""
+                    )
                     stale_link = op == "update" and error.get("category") == "OBJECT_NOT_FOUND"
                     if round_ == 0 and (existing or stale_link):
                         if existing:
                             self.remember(source_type, key, remote_type, existing)
-                            retry.append({**{k: v for k, v in entry.items() if k not in ("idProperty",)}, "id": existing})
+                            retry.append(
+                                {**{k: v for k, v in entry.items() if k not in ("idProperty",)}, "id": existing}
+                            )
                         else:  # the record was deleted in HubSpot: upsert it again
                             id_property, value = id_of(entry["properties"])
                             retry.append({**entry, "id": value, "idProperty": id_property, "_upsert": True})
@@ -360,7 +420,10 @@ class Writer:
                     errors[key] = item_error(error, f"{object_type[:-1]} for FreshBooks {source_type} {key}")
             if not retry:
                 break
-            calls = [("update", [r for r in retry if not r.get("_upsert")]), ("upsert", [{k: v for k, v in r.items() if k != "_upsert"} for r in retry if r.get("_upsert")])]
+            calls = [
+                ("update", [r for r in retry if not r.get("_upsert")]),
+                ("upsert", [{k: v for k, v in r.items() if k != "_upsert"} for r in retry if r.get("_upsert")]),
+            ]
             retry = []
         return written
 
@@ -371,9 +434,20 @@ class Writer:
         for item in items:
             vendor = item.record
             values = {"name": vendor.get("vendor_name"), "phone": vendor.get("phone"), "website": vendor.get("website")}
-            values |= {"city": vendor.get("city"), "country": vendor.get("country"), "freshbooks_vendor_id": item.source_id}
+            values |= {
+                "city": vendor.get("city"),
+                "country": vendor.get("country"),
+                "freshbooks_vendor_id": item.source_id,
+            }
             props[item.source_id] = {k: str(v) for k, v in values.items() if v not in (None, "")}
-        written = self._upsert_records("companies", "vendor", "company", props, lambda p: ("freshbooks_vendor_id", p["freshbooks_vendor_id"]), errors)
+        written = self._upsert_records(
+            "companies",
+            "vendor",
+            "company",
+            props,
+            lambda p: ("freshbooks_vendor_id", p["freshbooks_vendor_id"]),
+            errors,
+        )
         for item in items:
             if item.source_id in errors:
                 item.fail(errors[item.source_id])
@@ -389,7 +463,9 @@ class Writer:
         if not self.invoices_available():
             held = [i for i in items if i.delivery.pk != probe]
             for item in held:
-                item.result = Waiting(f"{INVOICE_WAIT}: {(self.conn.config.get('invoices') or {}).get('reason', '')}".rstrip(": "))
+                item.result = Waiting(
+                    f"{INVOICE_WAIT}: {(self.conn.config.get('invoices') or {}).get('reason', '')}".rstrip(": ")
+                )
             items = [i for i in items if i.delivery.pk == probe]
             if not items:
                 return
@@ -425,12 +501,23 @@ class Writer:
                 "tax": str(tax),
                 "freshbooks_line_id": line_id,
             }
-            out.append({"id": line_id, "idProperty": "freshbooks_line_id", "properties": {k: v for k, v in props.items() if v != ""}, "objectWriteTraceId": f"l{line_id}"})
+            out.append(
+                {
+                    "id": line_id,
+                    "idProperty": "freshbooks_line_id",
+                    "properties": {k: v for k, v in props.items() if v != ""},
+                    "objectWriteTraceId": f"l{line_id}",
+                }
+            )
         return out
 
     def _invoice_props(self, item: Item) -> dict[str, str]:
         invoice = item.record
-        status = "voided" if invoice.get("vis_state") in (1, "1") else STATUS.get(str(invoice.get("v3_status") or ""), "open")
+        status = (
+            "voided"
+            if invoice.get("vis_state") in (1, "1")
+            else STATUS.get(str(invoice.get("v3_status") or ""), "open")
+        )
         number = str(invoice.get("invoice_number") or item.source_id)
         values = {
             "hs_currency": invoice.get("currency_code") or (invoice.get("amount") or {}).get("code"),
@@ -457,7 +544,9 @@ class Writer:
                     line_ids.setdefault(item.source_id, []).append(str(ok[trace]["id"]))
                 else:
                     item.fail(item_error(bad.get(trace) or {"message": "no result"}, f"line item {entry['id']}"))
-        types = self.integration.association_types(self.client, ("invoices", "contacts"), ("invoices", "companies"), ("invoices", "line_items"))
+        types = self.integration.association_types(
+            self.client, ("invoices", "contacts"), ("invoices", "companies"), ("invoices", "line_items")
+        )
         creates, updates, by_trace = [], [], {}
         for item in items:
             if item.result is not None:
@@ -478,7 +567,10 @@ class Writer:
             if company:
                 targets.append((company.remote_id, types[("invoices", "companies")]))
             targets += [(line, types[("invoices", "line_items")]) for line in line_ids.get(item.source_id, [])]
-            associations = [{"to": {"id": to}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": tid}]} for to, tid in targets]
+            associations = [
+                {"to": {"id": to}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": tid}]}
+                for to, tid in targets
+            ]
             creates.append({"properties": props, "associations": associations, "objectWriteTraceId": trace})
         again = []
         for op, inputs in (("create", creates), ("update", updates)):
@@ -492,7 +584,11 @@ class Writer:
                     self._invoice_written(item, str(ok[trace]["id"]), line_ids, created=op == "create")
                     continue
                 error = bad.get(trace) or {"message": "no result"}
-                existing = existing_id(str(error.get("message") or ""), error.get("context")) if error.get("category") == "CONFLICT" else ""
+                existing = (
+                    existing_id(str(error.get("message") or ""), error.get("context"))
+                    if error.get("category") == "CONFLICT"
+                    else ""
+                )
                 if existing and op == "create":  # written before (a retry after a crash): update it instead
                     self.remember("invoice", item.source_id, "invoice", existing)
                     again.append({"id": existing, "properties": entry["properties"], "objectWriteTraceId": trace})
@@ -509,7 +605,12 @@ class Writer:
                     self._invoice_written(item, entry["id"], line_ids, created=False, relink=True)
                 else:
                     item.fail(item_error(bad.get(entry["objectWriteTraceId"]) or {}, "invoice"))
-        relink = [(self.link("invoice", i.source_id, "invoice").remote_id, line) for i in items if i.result is None and i.delivery.pk in self._relink for line in line_ids.get(i.source_id, [])]
+        relink = [
+            (self.link("invoice", i.source_id, "invoice").remote_id, line)
+            for i in items
+            if i.result is None and i.delivery.pk in self._relink
+            for line in line_ids.get(i.source_id, [])
+        ]
         if relink:
             self.client.associate("invoices", "line_items", relink)
 
@@ -517,13 +618,27 @@ class Writer:
         previous = self.link("invoice", item.source_id, "invoice")
         old_lines = set((previous.data or {}).get("lines", [])) if previous else set()
         new_lines = line_ids.get(item.source_id, [])
-        self.remember("invoice", item.source_id, "invoice", invoice_id, {"lines": new_lines, "number": str(item.record.get("invoice_number") or "")})
+        self.remember(
+            "invoice",
+            item.source_id,
+            "invoice",
+            invoice_id,
+            {"lines": new_lines, "number": str(item.record.get("invoice_number") or "")},
+        )
         if not created and (relink or set(new_lines) - old_lines):
             self._relink.add(item.delivery.pk)
         gone = old_lines - set(new_lines)
         if gone:
-            self.client.call("POST", "/crm/v3/objects/line_items/batch/archive", json={"inputs": [{"id": g} for g in gone]}, idempotent=True, what="archive removed line items")
-        item.done.append(f"invoice {invoice_id} {'created' if created else 'updated'} with {len(new_lines)} line item(s)")
+            self.client.call(
+                "POST",
+                "/crm/v3/objects/line_items/batch/archive",
+                json={"inputs": [{"id": g} for g in gone]},
+                idempotent=True,
+                what="archive removed line items",
+            )
+        item.done.append(
+            f"invoice {invoice_id} {'created' if created else 'updated'} with {len(new_lines)} line item(s)"
+        )
 
     # --- 4. payments -------------------------------------------------------------------------------
     def _write_payments(self, items: list[Item]) -> None:
@@ -531,7 +646,9 @@ class Writer:
         for item in items:
             pay = item.record
             amount = ledger._amount(pay.get("amount"))
-            currency = str((pay.get("amount") or {}).get("code") or (pay.get("invoice") or {}).get("currency_code") or "")
+            currency = str(
+                (pay.get("amount") or {}).get("code") or (pay.get("invoice") or {}).get("currency_code") or ""
+            )
             values = {
                 "hs_initial_amount": f"{amount:.2f}",
                 "hs_currency_code": currency,
@@ -542,14 +659,25 @@ class Writer:
                 "freshbooks_payment_id": item.source_id,
             }
             props = {k: str(v) for k, v in values.items() if v not in (None, "")}
-            inputs.append({"id": item.source_id, "idProperty": "freshbooks_payment_id", "properties": props, "objectWriteTraceId": f"p{item.source_id}"})
+            inputs.append(
+                {
+                    "id": item.source_id,
+                    "idProperty": "freshbooks_payment_id",
+                    "properties": props,
+                    "objectWriteTraceId": f"p{item.source_id}",
+                }
+            )
         results, failed = self.client.batch("commerce_payments", "upsert", inputs)
         ok, bad = _by_trace(results, failed)
         to_invoice, to_contact, statuses = [], [], {}
         for item in items:
             trace = f"p{item.source_id}"
             if trace not in ok:
-                item.fail(item_error(bad.get(trace) or {"message": "no result"}, f"payment for FreshBooks payment {item.source_id}"))
+                item.fail(
+                    item_error(
+                        bad.get(trace) or {"message": "no result"}, f"payment for FreshBooks payment {item.source_id}"
+                    )
+                )
                 continue
             payment_id = str(ok[trace]["id"])
             self.remember("payment", item.source_id, "payment", payment_id)
@@ -566,10 +694,15 @@ class Writer:
                     statuses[invoice_link.remote_id] = status
                 words += f" on invoice {invoice_link.remote_id}"
             item.done.append(words)
-        for error in self.client.associate("commerce_payments", "invoices", to_invoice) + self.client.associate("commerce_payments", "contacts", to_contact):
+        for error in self.client.associate("commerce_payments", "invoices", to_invoice) + self.client.associate(
+            "commerce_payments", "contacts", to_contact
+        ):
             log.warning("payment association refused: %s", error.get("message"))
         if statuses:
-            inputs = [{"id": i, "properties": {"hs_invoice_status": s}, "objectWriteTraceId": f"s{i}"} for i, s in statuses.items()]
+            inputs = [
+                {"id": i, "properties": {"hs_invoice_status": s}, "objectWriteTraceId": f"s{i}"}
+                for i, s in statuses.items()
+            ]
             try:
                 _, failed = self.client.batch("invoices", "update", inputs)
             except ProviderError as exc:
@@ -600,7 +733,9 @@ class Writer:
                 link = self.link("client", client_id, remote_type)
                 if link is None or (link.data or {}).get("balance") == balance[client_id]:
                     continue
-                inputs.append({"id": link.remote_id, "properties": balance[client_id], "objectWriteTraceId": f"b{client_id}"})
+                inputs.append(
+                    {"id": link.remote_id, "properties": balance[client_id], "objectWriteTraceId": f"b{client_id}"}
+                )
             if not inputs:
                 continue
             results, failed = self.client.batch(object_type, "update", inputs)
@@ -609,7 +744,13 @@ class Writer:
                 client_id = entry["objectWriteTraceId"][1:]
                 link = self.link("client", client_id, remote_type)
                 if entry["objectWriteTraceId"] in ok:
-                    self.remember("client", client_id, remote_type, link.remote_id, {**(link.data or {}), "balance": balance[client_id]})
+                    self.remember(
+                        "client",
+                        client_id,
+                        remote_type,
+                        link.remote_id,
+                        {**(link.data or {}), "balance": balance[client_id]},
+                    )
                 else:
                     log.warning("balance of client %s not written to its %s", client_id, remote_type)
         return balance
@@ -631,7 +772,12 @@ def mark_invoices_unavailable(conn, exc: ProviderError) -> None:
         message=f"HubSpot does not accept invoices from ml-connector: {reason}. Invoices wait and are checked again daily; "
         "contacts, companies and payments keep syncing.",
     )
-    record(AuditRecord.Kind.CONNECTION, connection=conn, outcome=AuditRecord.Outcome.ERROR, message=f"invoice writes unavailable: {reason}")
+    record(
+        AuditRecord.Kind.CONNECTION,
+        connection=conn,
+        outcome=AuditRecord.Outcome.ERROR,
+        message=f"invoice writes unavailable: {reason}",
+    )
 
 
 def mark_invoices_available(conn) -> None:
@@ -640,7 +786,11 @@ def mark_invoices_available(conn) -> None:
 
     conn.refresh_from_db(fields=["config"])
     was = (conn.config or {}).get("invoices") or {}
-    services.update_config(conn, {"invoices": {"available": True, "probe": None}}, message="HubSpot accepts invoices again" if was.get("available") is False else "HubSpot accepts invoices")
+    services.update_config(
+        conn,
+        {"invoices": {"available": True, "probe": None}},
+        message="HubSpot accepts invoices again" if was.get("available") is False else "HubSpot accepts invoices",
+    )
     waiting = Delivery.objects.filter(connection=conn, status=Delivery.Status.WAITING, last_error__isnull=False)
     held = [d.pk for d in waiting if str(d.last_error or "").startswith(INVOICE_WAIT)]
     if held:
@@ -667,13 +817,20 @@ def invoice_probe(conn) -> str:
     if state.get("available", True):
         return ""
     held = [
-        d for d in Delivery.objects.filter(connection=conn, status=Delivery.Status.WAITING).order_by("pk")
+        d
+        for d in Delivery.objects.filter(connection=conn, status=Delivery.Status.WAITING).order_by("pk")
         if str(d.last_error or "").startswith(INVOICE_WAIT)
     ]
     if not held:
-        services.update_config(conn, {"invoices": {**state, "available": True, "probe": None}}, message="no invoice waits: the next one tries HubSpot again")
+        services.update_config(
+            conn,
+            {"invoices": {**state, "available": True, "probe": None}},
+            message="no invoice waits: the next one tries HubSpot again",
+        )
         return "no invoice was waiting; the next one tries HubSpot again"
-    services.update_config(conn, {"invoices": {**state, "probe": held[0].pk}}, message="checking whether HubSpot accepts invoices now")
+    services.update_config(
+        conn, {"invoices": {**state, "probe": held[0].pk}}, message="checking whether HubSpot accepts invoices now"
+    )
     resume_deliveries(Delivery.objects.filter(pk=held[0].pk), "checking whether HubSpot accepts invoices now")
     return f"{len(held)} invoice(s) wait for HubSpot invoice support; the oldest tries again now"
 
@@ -683,7 +840,9 @@ def refresh_overdue(integration, audit) -> str:
     from integrations.hubspot.models import LedgerEntry
 
     clients = set(
-        LedgerEntry.objects.filter(connection=integration.connection, kind=LedgerEntry.Kind.INVOICE).values_list("client_id", flat=True)
+        LedgerEntry.objects.filter(connection=integration.connection, kind=LedgerEntry.Kind.INVOICE).values_list(
+            "client_id", flat=True
+        )
     )
     if not clients:
         return ""
@@ -691,7 +850,8 @@ def refresh_overdue(integration, audit) -> str:
     writer._load_links({("client", c) for c in clients})
     now = ledger.balances(integration.connection, clients, writer.today)
     changed = {
-        c for c in clients
+        c
+        for c in clients
         if (link := writer.link("client", c, "contact")) is not None and (link.data or {}).get("balance") != now[c]
     }
     writer.write_balances(changed)

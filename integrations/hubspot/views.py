@@ -30,13 +30,21 @@ def schedule(request, pk: int):
     mode = request.POST.get("mode")
     hours = (request.POST.get("every_hours") or "").strip()
     if mode == "realtime":
-        services.update_config(conn, {"schedule": {"mode": "realtime"}}, actor=request.user, message="HubSpot schedule: real time")
+        services.update_config(
+            conn, {"schedule": {"mode": "realtime"}}, actor=request.user, message="HubSpot schedule: real time"
+        )
         messages.success(request, "HubSpot now changes as FreshBooks does (within a few seconds).")
     elif mode == "digest" and hours.isdigit() and 1 <= int(hours) <= 24:
         services.update_config(
-            conn, {"schedule": {"mode": "digest", "every_hours": int(hours)}}, actor=request.user, message=f"HubSpot schedule: a digest every {hours} h"
+            conn,
+            {"schedule": {"mode": "digest", "every_hours": int(hours)}},
+            actor=request.user,
+            message=f"HubSpot schedule: a digest every {hours} h",
         )
-        messages.success(request, f"HubSpot now changes in one batch every {hours} hour{'s' if hours != '1' else ''}. What is already queued keeps its time.")
+        messages.success(
+            request,
+            f"HubSpot now changes in one batch every {hours} hour{'s' if hours != '1' else ''}. What is already queued keeps its time.",
+        )
     else:
         messages.error(request, "Choose real time, or a digest every 1 to 24 hours. Nothing changed.")
     return redirect("connection-detail", pk=conn.pk)
@@ -47,6 +55,11 @@ def schedule(request, pk: int):
 def check_invoices(request, pk: int):
     """Run the daily check now: the oldest waiting invoice tries HubSpot again, and if it goes through the rest follow."""
     conn = _hubspot(request, pk)
-    ConnectionJob.objects.filter(connection=conn, name="daily").update(next_attempt_at=timezone.now(), dispatched_at=None)
-    messages.success(request, "Checking HubSpot invoice support now. Waiting invoices go through by themselves if HubSpot takes them.")
+    ConnectionJob.objects.filter(connection=conn, name="daily").update(
+        next_attempt_at=timezone.now(), dispatched_at=None
+    )
+    messages.success(
+        request,
+        "Checking HubSpot invoice support now. Waiting invoices go through by themselves if HubSpot takes them.",
+    )
     return redirect("connection-detail", pk=conn.pk)

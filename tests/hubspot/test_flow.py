@@ -34,7 +34,14 @@ def latest(kind: str) -> dict:
 
 def test_a_client_invoice_and_payment_arrive_associated_with_the_balance_after_each_step(world):
     client, hubspot = world
-    console("client", organization="Initrode", fname="Bill", lname="Lumbergh", email="bill@initrode.example", currency_code="USD")
+    console(
+        "client",
+        organization="Initrode",
+        fname="Bill",
+        lname="Lumbergh",
+        email="bill@initrode.example",
+        currency_code="USD",
+    )
     run()
     fb_client = latest("client")
     contact = sandbox.record("contacts", "bill@initrode.example")
@@ -44,28 +51,39 @@ def test_a_client_invoice_and_payment_arrive_associated_with_the_balance_after_e
     assert company["properties"]["name"] == "Initrode"
     assert contact["associations"]["companies"] == [company["id"]]
 
-    console("invoice", customerid=fb_client["id"], amount="1200.00", currency_code="USD", due_date=books_today().isoformat())
+    console(
+        "invoice", customerid=fb_client["id"], amount="1200.00", currency_code="USD", due_date=books_today().isoformat()
+    )
     run()
     invoice = sandbox.records("invoices")[0]
     assert invoice["properties"]["hs_invoice_status"] == "open"
     assert invoice["properties"]["hs_amount_billed"] == "1200.00"
-    assert invoice["associations"]["contacts"] == [contact["id"]] and invoice["associations"]["companies"] == [company["id"]]
+    assert invoice["associations"]["contacts"] == [contact["id"]] and invoice["associations"]["companies"] == [
+        company["id"]
+    ]
     assert len(invoice["associations"]["line_items"]) == 1
     assert sandbox.record("contacts", "bill@initrode.example")["properties"]["freshbooks_outstanding"] == "1200.00"
-    assert sandbox.record("companies", company["id"], "hs_object_id")["properties"]["freshbooks_total_invoiced"] == "1200.00"
+    assert (
+        sandbox.record("companies", company["id"], "hs_object_id")["properties"]["freshbooks_total_invoiced"]
+        == "1200.00"
+    )
 
     console("payment", invoiceid=latest("invoice")["id"], amount="200.00", date=books_today().isoformat(), type="Check")
     run()
     payment = sandbox.records("commerce_payments")[0]
     assert payment["properties"]["hs_initial_amount"] == "200.00"
-    assert payment["associations"]["invoices"] == [invoice["id"]] and payment["associations"]["contacts"] == [contact["id"]]
+    assert payment["associations"]["invoices"] == [invoice["id"]] and payment["associations"]["contacts"] == [
+        contact["id"]
+    ]
     after = sandbox.record("contacts", "bill@initrode.example")["properties"]
     assert after["freshbooks_outstanding"] == "1000.00" and after["freshbooks_last_payment_amount"] == "200.00"
     assert sandbox.records("invoices")[0]["properties"]["hs_balance_due"] == "1000.00"
     assert set(Delivery.objects.filter(connection=hubspot).values_list("status", flat=True)) == {"succeeded"}
 
     # Replays update what is there: nothing new in HubSpot.
-    counts = {t: len(sandbox.records(t)) for t in ("contacts", "companies", "invoices", "line_items", "commerce_payments")}
+    counts = {
+        t: len(sandbox.records(t)) for t in ("contacts", "companies", "invoices", "line_items", "commerce_payments")
+    }
     replay_deliveries(Delivery.objects.filter(connection=hubspot), actor=None, resend=True)
     run()
     assert {t: len(sandbox.records(t)) for t in counts} == counts

@@ -37,7 +37,9 @@ V4_BATCH = re.compile(r"/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)/batch
 V4_DEFAULT = re.compile(
     r"/crm/(?:v4/objects|objects/2026-03)/(?P<from>[^/]+)/(?P<fid>[^/]+)/associations/default/(?P<to>[^/]+)/(?P<tid>[^/]+)"
 )
-V4_ONE = re.compile(r"/crm/(?:v4/objects|objects/2026-03)/(?P<from>[^/]+)/(?P<fid>[^/]+)/associations/(?P<to>[^/]+)(?:/(?P<tid>[^/]+))?")
+V4_ONE = re.compile(
+    r"/crm/(?:v4/objects|objects/2026-03)/(?P<from>[^/]+)/(?P<fid>[^/]+)/associations/(?P<to>[^/]+)(?:/(?P<tid>[^/]+))?"
+)
 PROPS = re.compile(r"/crm/v3/properties/(?P<type>[^/]+)(?:/(?P<rest>.+))?")
 # Endpoints HubSpot documents elsewhere than the stored specs (account info, properties).
 LABELS = re.compile(r"/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)/labels")
@@ -49,7 +51,13 @@ def _now() -> str:
 
 
 def _batch_envelope(results: list, errors: list, requested_at: str) -> dict:
-    body = {"status": "COMPLETE", "results": results, "requestedAt": requested_at, "startedAt": requested_at, "completedAt": _now()}
+    body = {
+        "status": "COMPLETE",
+        "results": results,
+        "requestedAt": requested_at,
+        "startedAt": requested_at,
+        "completedAt": _now(),
+    }
     if errors:
         body.update(numErrors=len(errors), errors=errors)
     return body
@@ -142,7 +150,9 @@ def _route(request, account, token, path: str, body):
         result = _associate_one(account, from_type, m["fid"], to_type, m["tid"])
         return 200, _batch_envelope([result], [], _now())
     if m := V4_ONE.fullmatch(path):
-        return _v4_one(request, account, token, crm.object_type(m["from"]), m["fid"], crm.object_type(m["to"]), m["tid"], body)
+        return _v4_one(
+            request, account, token, crm.object_type(m["from"]), m["fid"], crm.object_type(m["to"]), m["tid"], body
+        )
     if m := OBJECTS.fullmatch(path):
         return _objects(request, account, token, crm.object_type(m["type"]), m["rest"] or "", body)
     raise HubSpotError(404, f"No route for {request.method} {path}", "OBJECT_NOT_FOUND")
@@ -243,7 +253,12 @@ def _batch(account, token, otype, op: str, body: dict):
     if op not in ("read", "create", "update", "upsert", "archive"):
         raise HubSpotError(404, f"No batch operation {op}", "OBJECT_NOT_FOUND")
     if len(inputs) > MAX_BATCH:
-        raise HubSpotError(400, f"Batch input size must be at most {MAX_BATCH}; got {len(inputs)}.", "VALIDATION_ERROR", context={"maxSize": [str(MAX_BATCH)]})
+        raise HubSpotError(
+            400,
+            f"Batch input size must be at most {MAX_BATCH}; got {len(inputs)}.",
+            "VALIDATION_ERROR",
+            context={"maxSize": [str(MAX_BATCH)]},
+        )
     requested = _now()
     if op == "read":
         id_property = body.get("idProperty")
@@ -253,7 +268,14 @@ def _batch(account, token, otype, op: str, body: dict):
             found = crm.find_id(account, otype, str(item.get("id")), id_property)
             row = crm.load(account, otype, found) if found else None
             if row is None:
-                errors.append(HubSpotError(404, f"Could not get some {otype.name} objects, they may be deleted or not exist.", "OBJECT_NOT_FOUND", context={"ids": [str(item.get("id"))]}).standard())
+                errors.append(
+                    HubSpotError(
+                        404,
+                        f"Could not get some {otype.name} objects, they may be deleted or not exist.",
+                        "OBJECT_NOT_FOUND",
+                        context={"ids": [str(item.get("id"))]},
+                    ).standard()
+                )
             else:
                 results.append(crm.public(account, otype, row, wanted))
         return (207 if errors else 200), _batch_envelope(results, errors, requested)
@@ -270,7 +292,11 @@ def _batch(account, token, otype, op: str, body: dict):
     multi = _multi_status(inputs)
     keys = [str(i.get("id")) for i in inputs if op in ("update", "upsert")]
     if len(set(keys)) != len(keys):
-        raise HubSpotError(400, "Duplicate IDs found in batch input: " + ", ".join(sorted({k for k in keys if keys.count(k) > 1})), "VALIDATION_ERROR")
+        raise HubSpotError(
+            400,
+            "Duplicate IDs found in batch input: " + ", ".join(sorted({k for k in keys if keys.count(k) > 1})),
+            "VALIDATION_ERROR",
+        )
     known = crm.properties(account, otype)
     results, errors = [], []
     with transaction.atomic():
@@ -278,7 +304,9 @@ def _batch(account, token, otype, op: str, body: dict):
             trace = item.get("objectWriteTraceId")
             try:
                 with transaction.atomic():
-                    results.append(_write_one(account, otype, op, item, known) | ({"objectWriteTraceId": trace} if trace else {}))
+                    results.append(
+                        _write_one(account, otype, op, item, known) | ({"objectWriteTraceId": trace} if trace else {})
+                    )
             except HubSpotError as error:
                 if not multi:
                     raise
@@ -294,13 +322,19 @@ def _write_one(account, otype, op: str, item: dict, known) -> dict:
         return crm.public(account, otype, crm.create(account, otype, props, item.get("associations"), known=known))
     id_property = item.get("idProperty")
     if op == "upsert" and (not id_property or not known.get(id_property, {}).get("unique")):
-        raise HubSpotError(400, f"idProperty {id_property!r} is not a property with unique values on {otype.name}.", "VALIDATION_ERROR")
+        raise HubSpotError(
+            400, f"idProperty {id_property!r} is not a property with unique values on {otype.name}.", "VALIDATION_ERROR"
+        )
     found = crm.find_id(account, otype, str(item.get("id")), id_property)
     row = crm.load(account, otype, found, lock=True) if found else None
     if row is None:
         if op == "update":
-            raise HubSpotError(404, f"Object not found: {item.get('id')}", "OBJECT_NOT_FOUND", context={"ids": [str(item.get("id"))]})
-        return crm.public(account, otype, crm.create(account, otype, {**props, id_property: item["id"]}, known=known), new=True)
+            raise HubSpotError(
+                404, f"Object not found: {item.get('id')}", "OBJECT_NOT_FOUND", context={"ids": [str(item.get("id"))]}
+            )
+        return crm.public(
+            account, otype, crm.create(account, otype, {**props, id_property: item["id"]}, known=known), new=True
+        )
     updated = crm.update(account, otype, row, props, known=known)
     return crm.public(account, otype, updated, **({"new": False} if op == "upsert" else {}))
 
@@ -311,17 +345,28 @@ def _search(account, otype, body: dict) -> dict:
         raise HubSpotError(400, f"limit must be at most {MAX_SEARCH_PAGE}", "VALIDATION_ERROR")
     after = int(body.get("after") or 0)
     if after + limit > MAX_SEARCH_TOTAL:
-        raise HubSpotError(400, f"Search results are capped at {MAX_SEARCH_TOTAL}; narrow the query.", "VALIDATION_ERROR")
+        raise HubSpotError(
+            400, f"Search results are capped at {MAX_SEARCH_TOTAL}; narrow the query.", "VALIDATION_ERROR"
+        )
     groups = body.get("filterGroups") or []
-    if len(groups) > 5 or sum(len(g.get("filters") or []) for g in groups) > 25 or any(len(g.get("filters") or []) > 10 for g in groups):
-        raise HubSpotError(400, "Too many filters: at most 5 filterGroups, 10 filters per group and 25 in all.", "VALIDATION_ERROR")
+    if (
+        len(groups) > 5
+        or sum(len(g.get("filters") or []) for g in groups) > 25
+        or any(len(g.get("filters") or []) > 10 for g in groups)
+    ):
+        raise HubSpotError(
+            400, "Too many filters: at most 5 filterGroups, 10 filters per group and 25 in all.", "VALIDATION_ERROR"
+        )
     matches = []
     for row in crm.rows(account, otype).order_by("pk"):
         props = crm.computed(account, otype, row)
         if not groups or any(all(_test(f, props) for f in g.get("filters") or []) for g in groups):
             matches.append(row)
     page = matches[after : after + limit]
-    out = {"total": len(matches), "results": [crm.public(account, otype, r, body.get("properties") or None) for r in page]}
+    out = {
+        "total": len(matches),
+        "results": [crm.public(account, otype, r, body.get("properties") or None) for r in page],
+    }
     if after + limit < len(matches):
         out["paging"] = {"next": {"after": str(after + limit)}}
     return out
@@ -380,7 +425,13 @@ def _v4_batch(account, token, from_type, to_type, op: str, body):
             results.append(
                 {
                     "from": {"id": str(item.get("id"))},
-                    "to": [{"toObjectId": oid, "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": tid, "label": None}]} for _, oid in found],
+                    "to": [
+                        {
+                            "toObjectId": oid,
+                            "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": tid, "label": None}],
+                        }
+                        for _, oid in found
+                    ],
                 }
             )
         return 200, _batch_envelope(results, [], requested)
@@ -395,7 +446,9 @@ def _v4_batch(account, token, from_type, to_type, op: str, body):
             for target in item.get("to") or [item.get("to") or {}]:
                 tid = str(target.get("id"))
                 for a, b, x, y in ((from_type, fid, to_type, tid), (to_type, tid, from_type, fid)):
-                    crm.SandboxObject.objects.filter(provider=PROVIDER, account=account, kind="assoc", object_id=crm._assoc_key(a, b, x, y)).delete()
+                    crm.SandboxObject.objects.filter(
+                        provider=PROVIDER, account=account, kind="assoc", object_id=crm._assoc_key(a, b, x, y)
+                    ).delete()
         return 204, None
     for item in inputs:
         fid, tid = str((item.get("from") or {}).get("id")), str((item.get("to") or {}).get("id"))
@@ -405,7 +458,15 @@ def _v4_batch(account, token, from_type, to_type, op: str, body):
             errors.append(error.standard() | {"context": {"fromId": [fid], "toId": [tid]}})
             continue
         if op == "create":
-            results.append({"fromObjectTypeId": from_type.type_id, "fromObjectId": fid, "toObjectTypeId": to_type.type_id, "toObjectId": tid, "labels": []})
+            results.append(
+                {
+                    "fromObjectTypeId": from_type.type_id,
+                    "fromObjectId": fid,
+                    "toObjectTypeId": to_type.type_id,
+                    "toObjectId": tid,
+                    "labels": [],
+                }
+            )
         else:
             results.append(result)
     if op == "create":
@@ -418,15 +479,28 @@ def _v4_one(request, account, token, from_type, from_id: str, to_type, to_id: st
         require_scope(token, f"crm.objects.{from_type.scope}.read")
         tid = crm.DEFAULT_ASSOCIATIONS.get((from_type.name, to_type.name), 0)
         found = crm.associated(account, from_type, from_id, to_type)
-        return 200, {"results": [{"toObjectId": oid, "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": tid, "label": None}]} for _, oid in found]}
+        return 200, {
+            "results": [
+                {"toObjectId": oid, "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": tid, "label": None}]}
+                for _, oid in found
+            ]
+        }
     _assoc_write_allowed(account, token, from_type, to_type)
     if request.method == "DELETE":
         for a, b, x, y in ((from_type, from_id, to_type, to_id), (to_type, to_id, from_type, from_id)):
-            crm.SandboxObject.objects.filter(provider=PROVIDER, account=account, kind="assoc", object_id=crm._assoc_key(a, b, x, y)).delete()
+            crm.SandboxObject.objects.filter(
+                provider=PROVIDER, account=account, kind="assoc", object_id=crm._assoc_key(a, b, x, y)
+            ).delete()
         return 204, None
     for spec_item in body or []:
         crm.associate_by_type_id(account, from_type, from_id, str(to_id), int(spec_item.get("associationTypeId") or 0))
-    return 201, {"fromObjectTypeId": from_type.type_id, "fromObjectId": from_id, "toObjectTypeId": to_type.type_id, "toObjectId": to_id, "labels": []}
+    return 201, {
+        "fromObjectTypeId": from_type.type_id,
+        "fromObjectId": from_id,
+        "toObjectTypeId": to_type.type_id,
+        "toObjectId": to_id,
+        "labels": [],
+    }
 
 
 def midnight_utc_ms(day) -> str:

@@ -78,22 +78,56 @@ def set_limits(burst: int | None = None, daily: int | None = None, search_per_se
 FAULTS = {
     "429": (
         429,
-        {"status": "error", "message": "You have reached your ten_secondly_rolling limit.", "errorType": "RATE_LIMIT",
-         "correlationId": "00000000-0000-4000-8000-000000000429", "policyName": "TEN_SECONDLY_ROLLING"},
+        {
+            "status": "error",
+            "message": "You have reached your ten_secondly_rolling limit.",
+            "errorType": "RATE_LIMIT",
+            "correlationId": "00000000-0000-4000-8000-000000000429",
+            "policyName": "TEN_SECONDLY_ROLLING",
+        },
         {"Retry-After": "1"},
     ),
     "daily": (
         429,
-        {"status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT",
-         "correlationId": "00000000-0000-4000-8000-000000000d41", "policyName": "DAILY"},
+        {
+            "status": "error",
+            "message": "You have reached your daily limit.",
+            "errorType": "RATE_LIMIT",
+            "correlationId": "00000000-0000-4000-8000-000000000d41",
+            "policyName": "DAILY",
+        },
         {},
     ),
-    "423": (423, {"status": "error", "message": "Locked: too many upserts at once; retry in a couple of seconds.",
-                  "category": "LOCKED", "correlationId": "00000000-0000-4000-8000-000000000423"}, {"Retry-After": "2"}),
-    "477": (477, {"status": "error", "message": "Migration in progress.", "category": "MIGRATION_IN_PROGRESS",
-                  "correlationId": "00000000-0000-4000-8000-000000000477"}, {"Retry-After": "3"}),
-    "500": (500, {"status": "error", "message": "internal error", "category": "INTERNAL_ERROR",
-                  "correlationId": "00000000-0000-4000-8000-000000000500"}, {}),
+    "423": (
+        423,
+        {
+            "status": "error",
+            "message": "Locked: too many upserts at once; retry in a couple of seconds.",
+            "category": "LOCKED",
+            "correlationId": "00000000-0000-4000-8000-000000000423",
+        },
+        {"Retry-After": "2"},
+    ),
+    "477": (
+        477,
+        {
+            "status": "error",
+            "message": "Migration in progress.",
+            "category": "MIGRATION_IN_PROGRESS",
+            "correlationId": "00000000-0000-4000-8000-000000000477",
+        },
+        {"Retry-After": "3"},
+    ),
+    "500": (
+        500,
+        {
+            "status": "error",
+            "message": "internal error",
+            "category": "INTERNAL_ERROR",
+            "correlationId": "00000000-0000-4000-8000-000000000500",
+        },
+        {},
+    ),
 }
 FAULT_LABELS = {
     "429": "429 TEN_SECONDLY_ROLLING on the next call",
@@ -106,7 +140,9 @@ FAULT_LABELS = {
 
 def inject(kind: str, match: str = "", times: int = 1) -> SandboxFault:
     status, body, headers = FAULTS[kind]
-    return faults.add(PROVIDER, SandboxFault.Kind.STATUS, match=match, status=status, body=body, headers=headers, times=times)
+    return faults.add(
+        PROVIDER, SandboxFault.Kind.STATUS, match=match, status=status, body=body, headers=headers, times=times
+    )
 
 
 def stats() -> dict[str, int]:
@@ -115,7 +151,10 @@ def stats() -> dict[str, int]:
 
 def settings_of(account=None) -> dict:
     account = account or portal()
-    return {name: setting(account, name) for name in ("time_zone", "currency", "burst_limit", "daily_limit", "search_per_second", "invoices")}
+    return {
+        name: setting(account, name)
+        for name in ("time_zone", "currency", "burst_limit", "daily_limit", "search_per_second", "invoices")
+    }
 
 
 def reset() -> SandboxAccount:

@@ -86,7 +86,9 @@ def charge(account, token) -> dict[str, str]:
         used = int(cur.fetchone()[0])
         day_used = int(_bump(cur, _daily_key(account)))
         if second % 30 == 0:  # drop old buckets now and then
-            cur.execute(f"DELETE FROM {TABLE} WHERE key LIKE %s AND key < %s", [f"hubspot:burst:{token.pk}:%", buckets[0]])  # noqa: S608
+            cur.execute(
+                f"DELETE FROM {TABLE} WHERE key LIKE %s AND key < %s", [f"hubspot:burst:{token.pk}:%", buckets[0]]
+            )  # noqa: S608
         headers = {
             "X-HubSpot-RateLimit-Interval-Milliseconds": str(interval_ms),
             "X-HubSpot-RateLimit-Max": str(limit),

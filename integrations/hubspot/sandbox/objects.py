@@ -58,7 +58,10 @@ TYPES: dict[str, ObjectType] = {
                 **_COMMON,
                 "lastmodifieddate": _p("datetime", ro=True),
                 "email": _p(unique=True),
-                **{n: _p() for n in "firstname lastname phone mobilephone company website address city state zip country".split()},
+                **{
+                    n: _p()
+                    for n in "firstname lastname phone mobilephone company website address city state zip country".split()
+                },
                 "lifecyclestage": _p("enumeration", options=["subscriber", "lead", "opportunity", "customer", "other"]),
             },
             defaults=("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
@@ -68,7 +71,10 @@ TYPES: dict[str, ObjectType] = {
             "0-2",
             "Company",
             "companies",
-            {**_COMMON, **{n: _p() for n in "name domain phone address city state zip country website industry".split()}},
+            {
+                **_COMMON,
+                **{n: _p() for n in "name domain phone address city state zip country website industry".split()},
+            },
             defaults=("createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"),
         ),
         ObjectType(
@@ -173,7 +179,12 @@ def check_write_allowed(account: SandboxAccount, token, otype: ObjectType) -> No
             "This app hasn't been granted all required scopes to make this call. Read more about required scopes "
             "here: https://developers.hubspot.com/scopes.",
             "MISSING_SCOPES",
-            errors=[{"message": "One or more of the following scopes are required.", "context": {"requiredScopes": ["crm.objects.invoices.write"]}}],
+            errors=[
+                {
+                    "message": "One or more of the following scopes are required.",
+                    "context": {"requiredScopes": ["crm.objects.invoices.write"]},
+                }
+            ],
             context={"missingScopes": ["crm.objects.invoices.write"]},
         )
     elif mode == "not_enabled":
@@ -190,14 +201,24 @@ def check_write_allowed(account: SandboxAccount, token, otype: ObjectType) -> No
 
 def properties(account: SandboxAccount, otype: ObjectType) -> dict[str, dict]:
     custom = {
-        r.object_id: r.data for r in SandboxObject.objects.filter(provider=PROVIDER, account=account, kind=f"prop:{otype.name}")
+        r.object_id: r.data
+        for r in SandboxObject.objects.filter(provider=PROVIDER, account=account, kind=f"prop:{otype.name}")
     }
     return {**otype.builtin, **custom}
 
 
 def groups(account: SandboxAccount, otype: ObjectType) -> dict[str, dict]:
-    builtin = {f"{otype.label.lower()}information": {"name": f"{otype.label.lower()}information", "label": f"{otype.label} information", "displayOrder": -1}}
-    custom = {r.object_id: r.data for r in SandboxObject.objects.filter(provider=PROVIDER, account=account, kind=f"group:{otype.name}")}
+    builtin = {
+        f"{otype.label.lower()}information": {
+            "name": f"{otype.label.lower()}information",
+            "label": f"{otype.label} information",
+            "displayOrder": -1,
+        }
+    }
+    custom = {
+        r.object_id: r.data
+        for r in SandboxObject.objects.filter(provider=PROVIDER, account=account, kind=f"group:{otype.name}")
+    }
     return {**builtin, **custom}
 
 
@@ -209,7 +230,12 @@ def create_property(account: SandboxAccount, otype: ObjectType, body: dict) -> d
     if not name or not name.replace("_", "").isalnum() or name != name.lower():
         raise HubSpotError(400, f"Property name '{name}' is not valid: use lower case letters, digits and _.")
     if name in properties(account, otype):
-        raise HubSpotError(409, f"A property named '{name}' already exists.", "CONFLICT", extra={"subCategory": "ObjectDefinitionError.PROPERTY_EXISTS"})
+        raise HubSpotError(
+            409,
+            f"A property named '{name}' already exists.",
+            "CONFLICT",
+            extra={"subCategory": "ObjectDefinitionError.PROPERTY_EXISTS"},
+        )
     kind = str(body.get("type") or "")
     if kind not in PROPERTY_TYPES:
         raise HubSpotError(400, f"Property type '{kind}' is not valid.")
@@ -235,7 +261,9 @@ def create_property(account: SandboxAccount, otype: ObjectType, body: dict) -> d
         "updatedAt": now_iso(),
         "modificationMetadata": {"archivable": True, "readOnlyDefinition": False, "readOnlyValue": False},
     }
-    SandboxObject.objects.create(provider=PROVIDER, account=account, kind=f"prop:{otype.name}", object_id=name, data=definition)
+    SandboxObject.objects.create(
+        provider=PROVIDER, account=account, kind=f"prop:{otype.name}", object_id=name, data=definition
+    )
     return definition
 
 
@@ -245,8 +273,15 @@ def create_group(account: SandboxAccount, otype: ObjectType, body: dict) -> dict
         raise HubSpotError(400, f"Property group name '{name}' is not valid.")
     if name in groups(account, otype):
         raise HubSpotError(409, f"A property group named '{name}' already exists.", "CONFLICT")
-    data = {"name": name, "label": str(body.get("label") or name), "displayOrder": int(body.get("displayOrder") or -1), "archived": False}
-    SandboxObject.objects.create(provider=PROVIDER, account=account, kind=f"group:{otype.name}", object_id=name, data=data)
+    data = {
+        "name": name,
+        "label": str(body.get("label") or name),
+        "displayOrder": int(body.get("displayOrder") or -1),
+        "archived": False,
+    }
+    SandboxObject.objects.create(
+        provider=PROVIDER, account=account, kind=f"group:{otype.name}", object_id=name, data=data
+    )
     return data
 
 
@@ -258,16 +293,28 @@ def public_property(name: str, definition: dict, otype: ObjectType) -> dict:
         "name": name,
         "label": definition.get("label") or name.replace("_", " ").capitalize(),
         "type": definition["type"],
-        "fieldType": {"number": "number", "date": "date", "datetime": "date", "enumeration": "select", "bool": "booleancheckbox"}.get(definition["type"], "text"),
+        "fieldType": {
+            "number": "number",
+            "date": "date",
+            "datetime": "date",
+            "enumeration": "select",
+            "bool": "booleancheckbox",
+        }.get(definition["type"], "text"),
         "groupName": f"{otype.label.lower()}information",
         "description": "",
-        "options": [{"label": o, "value": o, "hidden": False, "displayOrder": n} for n, o in enumerate(definition["options"])],
+        "options": [
+            {"label": o, "value": o, "hidden": False, "displayOrder": n} for n, o in enumerate(definition["options"])
+        ],
         "hasUniqueValue": definition["unique"],
         "calculated": definition["readOnly"],
         "externalOptions": False,
         "hidden": False,
         "formField": False,
-        "modificationMetadata": {"archivable": False, "readOnlyDefinition": True, "readOnlyValue": definition["readOnly"]},
+        "modificationMetadata": {
+            "archivable": False,
+            "readOnlyDefinition": True,
+            "readOnlyValue": definition["readOnly"],
+        },
     }
 
 
@@ -280,15 +327,24 @@ def _check_value(name: str, value, definition: dict) -> dict | None:
         return None  # an empty string clears a property
     text = str(value)
     kind = definition["type"]
+    if name == "email" and (text.count("@") != 1 or "." not in text.split("@")[-1] or " " in text):
+        return _invalid(name, value, "INVALID_EMAIL", f"Email address {text} is invalid")
     if kind == "number":
         try:
             Decimal(text)
         except InvalidOperation:
-            return _invalid(name, value, "INVALID_LONG" if "." not in text else "INVALID_DOUBLE", f"{text} was not a valid number.")
+            return _invalid(
+                name, value, "INVALID_LONG" if "." not in text else "INVALID_DOUBLE", f"{text} was not a valid number."
+            )
     elif kind in ("date", "datetime"):
         if text.isdigit():
             if kind == "date" and int(text) % 86_400_000:
-                return _invalid(name, value, "INVALID_DATE", f"{text} is at {datetime.fromtimestamp(int(text) / 1000, UTC):%H:%M} UTC, not midnight UTC.")
+                return _invalid(
+                    name,
+                    value,
+                    "INVALID_DATE",
+                    f"{text} is at {datetime.fromtimestamp(int(text) / 1000, UTC):%H:%M} UTC, not midnight UTC.",
+                )
         else:
             try:
                 (date.fromisoformat if kind == "date" else datetime.fromisoformat)(text.replace("Z", "+00:00"))
@@ -313,7 +369,9 @@ def validate_properties(props: dict, known: dict[str, dict]) -> None:
         if definition is None:
             problems.append(_invalid(name, value, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist'))
         elif definition.get("readOnly"):
-            problems.append(_invalid(name, value, "READ_ONLY_VALUE", f'"{name}" is a read only property; its value cannot be set.'))
+            problems.append(
+                _invalid(name, value, "READ_ONLY_VALUE", f'"{name}" is a read only property; its value cannot be set.')
+            )
         else:
             found = _check_value(name, value, definition)
             if found:
@@ -323,7 +381,10 @@ def validate_properties(props: dict, known: dict[str, dict]) -> None:
             400,
             "Property values were not valid: " + json.dumps(problems),
             "VALIDATION_ERROR",
-            errors=[{"message": p["message"], "code": p["error"], "context": {"propertyName": [p["name"]]}} for p in problems],
+            errors=[
+                {"message": p["message"], "code": p["error"], "context": {"propertyName": [p["name"]]}}
+                for p in problems
+            ],
         )
 
 
@@ -381,14 +442,22 @@ def _claim_unique(account, otype, known, object_id: str, old: dict, new: dict) -
             continue
         kind = f"u:{otype.name}:{prop}"
         if after:
-            taken = SandboxObject.objects.filter(provider=PROVIDER, account=account, kind=kind, object_id=_index_key(after)).first()
+            taken = SandboxObject.objects.filter(
+                provider=PROVIDER, account=account, kind=kind, object_id=_index_key(after)
+            ).first()
             if taken is not None and taken.data["id"] != object_id:
                 raise _conflict(otype, taken.data["id"], prop, after)
             SandboxObject.objects.get_or_create(
-                provider=PROVIDER, account=account, kind=kind, object_id=_index_key(after), defaults={"data": {"id": object_id}}
+                provider=PROVIDER,
+                account=account,
+                kind=kind,
+                object_id=_index_key(after),
+                defaults={"data": {"id": object_id}},
             )
         if before:
-            SandboxObject.objects.filter(provider=PROVIDER, account=account, kind=kind, object_id=_index_key(before)).delete()
+            SandboxObject.objects.filter(
+                provider=PROVIDER, account=account, kind=kind, object_id=_index_key(before)
+            ).delete()
 
 
 def create(
@@ -455,8 +524,12 @@ def update(account, otype: ObjectType, row: SandboxObject, props: dict, known=No
 def archive(account, otype: ObjectType, row: SandboxObject) -> None:
     known = properties(account, otype)
     with transaction.atomic():
-        _claim_unique(account, otype, known, row.object_id, row.data["properties"], dict.fromkeys(unique_props(known), ""))
-        SandboxObject.objects.filter(provider=PROVIDER, account=account, kind="assoc", object_id__contains=f":{row.object_id}").delete()
+        _claim_unique(
+            account, otype, known, row.object_id, row.data["properties"], dict.fromkeys(unique_props(known), "")
+        )
+        SandboxObject.objects.filter(
+            provider=PROVIDER, account=account, kind="assoc", object_id__contains=f":{row.object_id}"
+        ).delete()
         row.delete()
 
 
@@ -474,12 +547,26 @@ def check_invoice_status(account, row: SandboxObject, before: str, after: str) -
     if before == after:
         return
     if before == "voided":
-        raise HubSpotError(400, "A voided invoice cannot change status.", "VALIDATION_ERROR", sub_category="InvoiceError.INVALID_STATUS_TRANSITION")
+        raise HubSpotError(
+            400,
+            "A voided invoice cannot change status.",
+            "VALIDATION_ERROR",
+            sub_category="InvoiceError.INVALID_STATUS_TRANSITION",
+        )
     if before == "paid" and after == "draft":
-        raise HubSpotError(400, "A paid invoice cannot go back to draft.", "VALIDATION_ERROR", sub_category="InvoiceError.INVALID_STATUS_TRANSITION")
+        raise HubSpotError(
+            400,
+            "A paid invoice cannot go back to draft.",
+            "VALIDATION_ERROR",
+            sub_category="InvoiceError.INVALID_STATUS_TRANSITION",
+        )
     if after in ("open", "paid"):
         linked = {t for t, _ in associated(account, TYPES["invoices"], row.object_id)}
-        missing = [label for kind, label in (("contacts", "a contact"), ("line_items", "at least one line item")) if kind not in linked]
+        missing = [
+            label
+            for kind, label in (("contacts", "a contact"), ("line_items", "at least one line item"))
+            if kind not in linked
+        ]
         if missing:
             raise HubSpotError(
                 400,
@@ -506,14 +593,18 @@ def _inverse(type_id: int) -> tuple[tuple[str, str], int] | None:
 def associate_by_type_id(account, from_type: ObjectType, from_id: str, to_id: str, type_id: int) -> None:
     found = _inverse(type_id)
     if found is None or found[0][0] != from_type.name:
-        raise HubSpotError(400, f"{type_id} is not a valid association type id from {from_type.name}.", "VALIDATION_ERROR")
+        raise HubSpotError(
+            400, f"{type_id} is not a valid association type id from {from_type.name}.", "VALIDATION_ERROR"
+        )
     associate(account, from_type, from_id, TYPES[found[0][1]], to_id)
 
 
 def associate(account, from_type: ObjectType, from_id: str, to_type: ObjectType, to_id: str) -> int:
     type_id = DEFAULT_ASSOCIATIONS.get((from_type.name, to_type.name))
     if type_id is None:
-        raise HubSpotError(400, f"No default association exists from {from_type.name} to {to_type.name}.", "VALIDATION_ERROR")
+        raise HubSpotError(
+            400, f"No default association exists from {from_type.name} to {to_type.name}.", "VALIDATION_ERROR"
+        )
     for otype, oid in ((from_type, from_id), (to_type, to_id)):
         if not rows(account, otype).filter(object_id=str(oid)).exists():
             raise HubSpotError(404, f"No {otype.name} with id {oid} exists.", "OBJECT_NOT_FOUND")
@@ -532,7 +623,9 @@ def associated(account, otype: ObjectType, object_id: str, to_type: ObjectType |
     """(to type name, to id) of a record's associations, oldest first."""
     prefix = f"{otype.type_id}:{object_id}:" + (f"{to_type.type_id}:" if to_type else "")
     out = []
-    for key in SandboxObject.objects.filter(provider=PROVIDER, account=account, kind="assoc", object_id__startswith=prefix).values_list("object_id", flat=True):
+    for key in SandboxObject.objects.filter(
+        provider=PROVIDER, account=account, kind="assoc", object_id__startswith=prefix
+    ).values_list("object_id", flat=True):
         _, _, type_id, to_id = key.rsplit(":", 3)
         out.append((_BY_ID[type_id].name, to_id))
     return out
@@ -558,7 +651,9 @@ def computed(account, otype: ObjectType, row: SandboxObject) -> dict:
             elif kind == "commerce_payments" and p.get("hs_latest_status", "succeeded") == "succeeded":
                 paid += Decimal(p.get("hs_initial_amount") or "0")
         props.update(
-            hs_amount_billed=f"{billed:.2f}", hs_amount_paid=f"{paid:.2f}", hs_balance_due=f"{max(billed - paid, Decimal(0)):.2f}"
+            hs_amount_billed=f"{billed:.2f}",
+            hs_amount_paid=f"{paid:.2f}",
+            hs_balance_due=f"{max(billed - paid, Decimal(0)):.2f}",
         )
         props.setdefault("hs_number", f"INV-{row.pk}")
     return props

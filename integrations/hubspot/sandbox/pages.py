@@ -20,10 +20,33 @@ from integrations.sandbox.models import SandboxToken
 
 SHOWN = 50
 COLUMNS = {
-    "contacts": [("Email", "email"), ("First name", "firstname"), ("Last name", "lastname"), ("FreshBooks client", "freshbooks_client_id"), ("Outstanding", "freshbooks_outstanding")],
-    "companies": [("Name", "name"), ("FreshBooks client", "freshbooks_client_id"), ("Total invoiced", "freshbooks_total_invoiced"), ("Outstanding", "freshbooks_outstanding"), ("Overdue", "freshbooks_overdue")],
-    "invoices": [("Title", "hs_title"), ("Status", "hs_invoice_status"), ("Currency", "hs_currency"), ("Billed", "hs_amount_billed"), ("Balance due", "hs_balance_due")],
-    "commerce_payments": [("Amount", "hs_initial_amount"), ("Currency", "hs_currency_code"), ("Status", "hs_latest_status"), ("Reference", "hs_reference_number")],
+    "contacts": [
+        ("Email", "email"),
+        ("First name", "firstname"),
+        ("Last name", "lastname"),
+        ("FreshBooks client", "freshbooks_client_id"),
+        ("Outstanding", "freshbooks_outstanding"),
+    ],
+    "companies": [
+        ("Name", "name"),
+        ("FreshBooks client", "freshbooks_client_id"),
+        ("Total invoiced", "freshbooks_total_invoiced"),
+        ("Outstanding", "freshbooks_outstanding"),
+        ("Overdue", "freshbooks_overdue"),
+    ],
+    "invoices": [
+        ("Title", "hs_title"),
+        ("Status", "hs_invoice_status"),
+        ("Currency", "hs_currency"),
+        ("Billed", "hs_amount_billed"),
+        ("Balance due", "hs_balance_due"),
+    ],
+    "commerce_payments": [
+        ("Amount", "hs_initial_amount"),
+        ("Currency", "hs_currency_code"),
+        ("Status", "hs_latest_status"),
+        ("Reference", "hs_reference_number"),
+    ],
 }
 TITLES = {"contacts": "Contacts", "companies": "Companies", "invoices": "Invoices", "commerce_payments": "Payments"}
 
@@ -38,7 +61,13 @@ def _table(account, name: str) -> dict:
         for kind, oid in crm.associated(account, otype, row.object_id):
             links.setdefault(kind, []).append(oid)
         rows.append({"id": row.object_id, "cells": [props.get(key) or "" for _, key in COLUMNS[name]], "links": links})
-    return {"name": name, "title": TITLES[name], "count": qs.count(), "columns": [c for c, _ in COLUMNS[name]], "rows": rows}
+    return {
+        "name": name,
+        "title": TITLES[name],
+        "count": qs.count(),
+        "columns": [c for c, _ in COLUMNS[name]],
+        "rows": rows,
+    }
 
 
 def home(request, new_token: str | None = None) -> HttpResponse:
@@ -48,7 +77,10 @@ def home(request, new_token: str | None = None) -> HttpResponse:
         "account": account,
         "settings": control.settings_of(account),
         "invoice_modes": INVOICE_MODES,
-        "tokens": [{"name": t.data.get("name", ""), "last4": t.data.get("last4", "????"), "created_at": t.created_at} for t in tokens],
+        "tokens": [
+            {"name": t.data.get("name", ""), "last4": t.data.get("last4", "????"), "created_at": t.created_at}
+            for t in tokens
+        ],
         "new_token": new_token,
         "tables": [_table(account, n) for n in TITLES],
         "stats": limits.stats(),

@@ -167,7 +167,9 @@ def require_scope(token: SandboxToken, scope: str) -> None:
             "This app hasn't been granted all required scopes to make this call. Read more about required scopes "
             "here: https://developers.hubspot.com/scopes.",
             "MISSING_SCOPES",
-            errors=[{"message": "One or more of the following scopes are required.", "context": {"requiredScopes": [scope]}}],
+            errors=[
+                {"message": "One or more of the following scopes are required.", "context": {"requiredScopes": [scope]}}
+            ],
             context={"missingScopes": [scope]},
             extra={"links": {"scopes": "https://developers.hubspot.com/scopes"}},
         )
