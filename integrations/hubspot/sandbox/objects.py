@@ -665,7 +665,8 @@ def public(account, otype: ObjectType, row: SandboxObject, wanted: list[str] | N
     names = wanted if wanted else list(otype.defaults) + list(row.data["properties"])
     out = {
         "id": row.object_id,
-        "properties": {n: (None if props.get(n) is None else str(props[n])) for n in dict.fromkeys(names)},
+        # Unset properties are left out: the files type every value as a (non-null) string.
+        "properties": {n: str(props[n]) for n in dict.fromkeys(names) if props.get(n) is not None},
         "createdAt": row.data["createdAt"],
         "updatedAt": row.data["updatedAt"],
         "archived": False,
