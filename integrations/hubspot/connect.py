@@ -39,7 +39,8 @@ def connect_with_token(request, tenant, token: str, reconnect: Connection | None
     portal = str(details["portalId"])
     if portal != str(hub_id):
         raise Rejected(
-            f"this token belongs to hub {portal}, not hub {hub_id}. Check the hub id, or use a token made in hub {hub_id}"
+            f"this token belongs to hub {portal}, not hub {hub_id}. "
+            f"Check the hub id, or use a token made in hub {hub_id}"
         )
     if reconnect is not None and reconnect.external_account_id and reconnect.external_account_id != portal:
         raise Rejected(
@@ -52,7 +53,8 @@ def connect_with_token(request, tenant, token: str, reconnect: Connection | None
         missing = ((getattr(exc, "body", None) or {}).get("context") or {}).get("missingScopes") or []
         needed = ", ".join(missing) or "crm.schemas.contacts.write, crm.schemas.companies.write"
         raise Forbidden(
-            f"the private app cannot create ml-connector's FreshBooks properties: add the scope {needed} and paste its new token"
+            "the private app cannot create ml-connector's FreshBooks properties: "
+            f"add the scope {needed} and paste its new token"
         ) from None
     name = f"HubSpot hub {portal}"
     config = {

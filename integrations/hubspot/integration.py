@@ -32,12 +32,14 @@ class HubSpot(Integration):
     token_form_label: ClassVar[str] = "Private app access token"
     token_form_account: ClassVar[str] = "Hub ID"
     token_form_account_help: ClassVar[str] = (
-        "The number shown next to your account name in HubSpot's account menu (also in the URL, app.hubspot.com/…/<hub id>/)."
+        "The number shown next to your account name in HubSpot's account menu "
+        "(also in the URL, app.hubspot.com/…/<hub id>/)."
     )
     token_form_help: ClassVar[str] = (
         "In HubSpot, open Settings → Integrations → Private apps, create an app (or open yours) with the scopes for "
         "contacts, companies, invoices, line items and commerce payments (read and write) and their schemas, and copy "
-        "its access token (pat-…). It is checked with HubSpot before it is saved, stored encrypted, and never shown again."
+        "its access token (pat-…). It is checked with HubSpot before it is saved, stored encrypted, "
+        "and never shown again."
     )
     batch_size = settings.HUBSPOT_BATCH_SIZE
     backfill_types = ("client", "invoice", "payment")

@@ -347,7 +347,7 @@ class Writer:
         for error in self.client.associate("contacts", "companies", pairs):
             log.warning("contact-company association refused: %s", error.get("message"))
         self.balanced |= {c for c in contacts if c not in errors}
-        for key, remote_type, written in (("contact", "contact", contacts), ("company", "company", companies)):
+        for remote_type, written in (("contact", contacts), ("company", companies)):
             for client_id, remote_id in written.items():
                 link = self.link("client", client_id, remote_type)
                 self.remember(
@@ -769,7 +769,8 @@ def mark_invoices_unavailable(conn, exc: ProviderError) -> None:
     services.update_config(
         conn,
         {"invoices": {"available": False, "reason": reason, "since": timezone.now().isoformat(), "probe": None}},
-        message=f"HubSpot does not accept invoices from ml-connector: {reason}. Invoices wait and are checked again daily; "
+        message=f"HubSpot does not accept invoices from ml-connector: {reason}. "
+        "Invoices wait and are checked again daily; "
         "contacts, companies and payments keep syncing.",
     )
     record(

@@ -43,7 +43,8 @@ def schedule(request, pk: int):
         )
         messages.success(
             request,
-            f"HubSpot now changes in one batch every {hours} hour{'s' if hours != '1' else ''}. What is already queued keeps its time.",
+            f"HubSpot now changes in one batch every {hours} hour{'s' if hours != '1' else ''}. "
+            "What is already queued keeps its time.",
         )
     else:
         messages.error(request, "Choose real time, or a digest every 1 to 24 hours. Nothing changed.")
@@ -53,7 +54,7 @@ def schedule(request, pk: int):
 @login_required
 @require_POST
 def check_invoices(request, pk: int):
-    """Run the daily check now: the oldest waiting invoice tries HubSpot again, and if it goes through the rest follow."""
+    """Run the daily check now: the oldest waiting invoice tries HubSpot again; if it goes through, the rest follow."""
     conn = _hubspot(request, pk)
     ConnectionJob.objects.filter(connection=conn, name="daily").update(
         next_attempt_at=timezone.now(), dispatched_at=None

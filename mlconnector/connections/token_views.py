@@ -100,9 +100,8 @@ def connect_with_token(request, provider: str):
             raise PermissionDenied("Only an admin of this tenant can change its connections.")
         tenant = reconnect.tenant
     account_label = getattr(integration, "token_form_account", "")
-    form = (TokenAndAccountForm if account_label else TokenForm)(
-        request.POST or None, initial={"account": reconnect.external_account_id} if reconnect and account_label else None
-    )
+    initial = {"account": reconnect.external_account_id} if reconnect and account_label else None
+    form = (TokenAndAccountForm if account_label else TokenForm)(request.POST or None, initial=initial)
     form.fields["token"].label = getattr(integration, "token_form_label", "") or form.fields["token"].label
     if account_label:
         form.fields["account"].label = account_label

@@ -27,9 +27,13 @@ def books(tenant_a, admin_a, monkeypatch):
     sandbox_source(tenant_a)
     account = seed_demo().businesses[0]
     for n in range(8):
-        client, _ = records.create(account, KINDS["client"], {"organization": f"Shop {n}", "email": f"shop{n}@example.com"})
+        client, _ = records.create(
+            account, KINDS["client"], {"organization": f"Shop {n}", "email": f"shop{n}@example.com"}
+        )
         line = {"name": "Work", "qty": "2", "unit_cost": {"amount": f"{100 + n}"}}
-        invoice, _ = records.create(account, KINDS["invoice"], {"customerid": client["id"], "lines": [line], "status": 2})
+        invoice, _ = records.create(
+            account, KINDS["invoice"], {"customerid": client["id"], "lines": [line], "status": 2}
+        )
         if n % 2:
             records.create(account, KINDS["payment"], {"invoiceid": invoice["id"], "amount": {"amount": "50"}})
     hubspot = hubspot_connection(client_for(admin_a))

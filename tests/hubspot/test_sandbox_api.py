@@ -45,7 +45,10 @@ def test_answers_match_what_hubspots_files_document(call):
 def test_a_body_of_the_wrong_shape_is_refused_with_the_specs_words(call):
     response = call("POST", "/crm/v3/objects/contacts/batch/upsert", {"inputs": [{"properties": {"firstname": "A"}}]})
     assert response.status_code == 400
-    assert response.json()["category"] == "VALIDATION_ERROR" and "'id' is a required property" in response.json()["message"]
+    assert (
+        response.json()["category"] == "VALIDATION_ERROR"
+        and "'id' is a required property" in response.json()["message"]
+    )
     assert call("POST", "/crm/v3/objects/widgets/batch/nothing", {}).status_code == 404
 
 
@@ -69,7 +72,9 @@ def test_without_trace_ids_one_bad_input_fails_the_whole_batch_and_writes_nothin
 def test_rate_limit_headers_on_every_call_but_search_and_429_bodies_name_the_policy(call):
     sandbox.set_limits(burst=3)
     seen = [call("GET", "/crm/v3/objects/contacts") for _ in range(3)]
-    assert seen[0].headers["X-HubSpot-RateLimit-Max"] == "3" and seen[-1].headers["X-HubSpot-RateLimit-Remaining"] == "0"
+    assert (
+        seen[0].headers["X-HubSpot-RateLimit-Max"] == "3" and seen[-1].headers["X-HubSpot-RateLimit-Remaining"] == "0"
+    )
     assert seen[0].headers["X-HubSpot-RateLimit-Interval-Milliseconds"] == "10000"
     assert "X-HubSpot-RateLimit-Daily-Remaining" in seen[0].headers
     refused = call("GET", "/crm/v3/objects/contacts")

@@ -10,6 +10,7 @@ import json
 import pytest
 from hubspot import HubSpot
 from hubspot.crm.associations.v4 import BatchInputPublicDefaultAssociationMultiPost
+from hubspot.crm.companies import SimplePublicObjectInputForCreate as CompanyInput
 from hubspot.crm.contacts import (
     BatchInputSimplePublicObjectBatchInputUpsert,
     PublicObjectSearchRequest,
@@ -17,7 +18,6 @@ from hubspot.crm.contacts import (
     SimplePublicObjectInputForCreate,
 )
 from hubspot.crm.contacts.exceptions import ApiException as ContactsError
-from hubspot.crm.companies import SimplePublicObjectInputForCreate as CompanyInput
 
 from integrations.hubspot import sandbox
 
@@ -30,7 +30,9 @@ def hubspot(live_server, transactional_db) -> HubSpot:
 
 def test_the_official_client_creates_upserts_searches_and_associates_against_the_sandbox(hubspot):
     contacts = hubspot.crm.contacts
-    made = contacts.basic_api.create(SimplePublicObjectInputForCreate(properties={"email": "ada@example.com", "firstname": "Ada"}))
+    made = contacts.basic_api.create(
+        SimplePublicObjectInputForCreate(properties={"email": "ada@example.com", "firstname": "Ada"})
+    )
     assert made.id and made.properties["email"] == "ada@example.com"
 
     # Creating the same email again: 409 CONFLICT naming the existing contact.
@@ -44,8 +46,12 @@ def test_the_official_client_creates_upserts_searches_and_associates_against_the
     upserted = contacts.batch_api.upsert(
         BatchInputSimplePublicObjectBatchInputUpsert(
             inputs=[
-                SimplePublicObjectBatchInputUpsert(id="ada@example.com", id_property="email", properties={"lastname": "Lovelace"}),
-                SimplePublicObjectBatchInputUpsert(id="alan@example.com", id_property="email", properties={"firstname": "Alan"}),
+                SimplePublicObjectBatchInputUpsert(
+                    id="ada@example.com", id_property="email", properties={"lastname": "Lovelace"}
+                ),
+                SimplePublicObjectBatchInputUpsert(
+                    id="alan@example.com", id_property="email", properties={"firstname": "Alan"}
+                ),
             ]
         )
     )
@@ -54,13 +60,17 @@ def test_the_official_client_creates_upserts_searches_and_associates_against_the
     assert by_email["alan@example.com"].new is True
 
     found = contacts.search_api.do_search(
-        PublicObjectSearchRequest(filter_groups=[{"filters": [{"propertyName": "lastname", "operator": "EQ", "value": "Lovelace"}]}])
+        PublicObjectSearchRequest(
+            filter_groups=[{"filters": [{"propertyName": "lastname", "operator": "EQ", "value": "Lovelace"}]}]
+        )
     )
     assert found.total == 1 and found.results[0].id == made.id
 
     company = hubspot.crm.companies.basic_api.create(CompanyInput(properties={"name": "Analytical Engines"}))
     hubspot.crm.associations.v4.batch_api.create_default(
-        "contacts", "companies", BatchInputPublicDefaultAssociationMultiPost(inputs=[{"from": {"id": made.id}, "to": {"id": company.id}}])
+        "contacts",
+        "companies",
+        BatchInputPublicDefaultAssociationMultiPost(inputs=[{"from": {"id": made.id}, "to": {"id": company.id}}]),
     )
     assert sandbox.associations("contacts", made.id, "companies") == [company.id]
 
@@ -70,7 +80,10 @@ def test_the_official_client_creates_upserts_searches_and_associates_against_the
 
 
 def test_the_official_client_reads_the_sandboxs_errors(hubspot):
-    bad = HubSpot(access_token="pat-na1-00000000-0000-4000-8000-000000000000", host=hubspot.crm.contacts.basic_api.api_client.configuration.host)
+    bad = HubSpot(
+        access_token="pat-na1-00000000-0000-4000-8000-000000000000",
+        host=hubspot.crm.contacts.basic_api.api_client.configuration.host,
+    )
     with pytest.raises(ContactsError) as refused:
         bad.crm.contacts.basic_api.get_page()
     assert refused.value.status == 401 and json.loads(refused.value.body)["category"] == "INVALID_AUTHENTICATION"

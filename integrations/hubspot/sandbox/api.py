@@ -130,7 +130,8 @@ def _route(request, account, token, path: str, body):
             "timeZone": setting(account, "time_zone"),
             "companyCurrency": setting(account, "currency"),
             "additionalCurrencies": [],
-            "utcOffset": f"{'-' if offset.total_seconds() < 0 else '+'}{abs(int(offset.total_seconds())) // 3600:02d}:00",
+            "utcOffset": f"{'-' if offset.total_seconds() < 0 else '+'}"
+            f"{abs(int(offset.total_seconds())) // 3600:02d}:00",
             "utcOffsetMilliseconds": int(offset.total_seconds() * 1000),
             "uiDomain": "app.hubspot.com",
             "dataHostingLocation": "na1",
@@ -319,7 +320,9 @@ def _batch(account, token, otype, op: str, body: dict):
 def _write_one(account, otype, op: str, item: dict, known) -> dict:
     props = item.get("properties") or {}
     if op == "create":
-        return crm.public(account, otype, crm.create(account, otype, props, item.get("associations"), known=known))
+        return crm.public(
+            account, otype, crm.create(account, otype, props, item.get("associations"), known=known), light=True
+        )
     id_property = item.get("idProperty")
     if op == "upsert" and (not id_property or not known.get(id_property, {}).get("unique")):
         raise HubSpotError(
@@ -333,10 +336,14 @@ def _write_one(account, otype, op: str, item: dict, known) -> dict:
                 404, f"Object not found: {item.get('id')}", "OBJECT_NOT_FOUND", context={"ids": [str(item.get("id"))]}
             )
         return crm.public(
-            account, otype, crm.create(account, otype, {**props, id_property: item["id"]}, known=known), new=True
+            account,
+            otype,
+            crm.create(account, otype, {**props, id_property: item["id"]}, known=known),
+            light=True,
+            new=True,
         )
     updated = crm.update(account, otype, row, props, known=known)
-    return crm.public(account, otype, updated, **({"new": False} if op == "upsert" else {}))
+    return crm.public(account, otype, updated, light=True, **({"new": False} if op == "upsert" else {}))
 
 
 def _search(account, otype, body: dict) -> dict:

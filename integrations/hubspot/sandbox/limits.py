@@ -87,7 +87,8 @@ def charge(account, token) -> dict[str, str]:
         day_used = int(_bump(cur, _daily_key(account)))
         if second % 30 == 0:  # drop old buckets now and then
             cur.execute(
-                f"DELETE FROM {TABLE} WHERE key LIKE %s AND key < %s", [f"hubspot:burst:{token.pk}:%", buckets[0]]
+                f"DELETE FROM {TABLE} WHERE key LIKE %s AND key < %s",  # noqa: S608
+                [f"hubspot:burst:{token.pk}:%", buckets[0]],
             )  # noqa: S608
         headers = {
             "X-HubSpot-RateLimit-Interval-Milliseconds": str(interval_ms),

@@ -60,7 +60,8 @@ TYPES: dict[str, ObjectType] = {
                 "email": _p(unique=True),
                 **{
                     n: _p()
-                    for n in "firstname lastname phone mobilephone company website address city state zip country".split()
+                    for n in "firstname lastname phone mobilephone company website address city state zip"
+                    " country".split()
                 },
                 "lifecyclestage": _p("enumeration", options=["subscriber", "lead", "opportunity", "customer", "other"]),
             },
@@ -190,7 +191,8 @@ def check_write_allowed(account: SandboxAccount, token, otype: ObjectType) -> No
     elif mode == "not_enabled":
         raise HubSpotError(
             400,
-            "Invoices are not enabled for this account. Set up invoices in HubSpot before creating them through the API.",
+            "Invoices are not enabled for this account. "
+            "Set up invoices in HubSpot before creating them through the API.",
             "FEATURE_NOT_ENABLED",
             sub_category="InvoiceError.INVOICES_NOT_ENABLED",
         )
@@ -447,13 +449,10 @@ def _claim_unique(account, otype, known, object_id: str, old: dict, new: dict) -
             ).first()
             if taken is not None and taken.data["id"] != object_id:
                 raise _conflict(otype, taken.data["id"], prop, after)
-            SandboxObject.objects.get_or_create(
-                provider=PROVIDER,
-                account=account,
-                kind=kind,
-                object_id=_index_key(after),
-                defaults={"data": {"id": object_id}},
-            )
+            if taken is None:
+                SandboxObject.objects.create(
+                    provider=PROVIDER, account=account, kind=kind, object_id=_index_key(after), data={"id": object_id}
+                )
         if before:
             SandboxObject.objects.filter(
                 provider=PROVIDER, account=account, kind=kind, object_id=_index_key(before)
@@ -608,14 +607,20 @@ def associate(account, from_type: ObjectType, from_id: str, to_type: ObjectType,
     for otype, oid in ((from_type, from_id), (to_type, to_id)):
         if not rows(account, otype).filter(object_id=str(oid)).exists():
             raise HubSpotError(404, f"No {otype.name} with id {oid} exists.", "OBJECT_NOT_FOUND")
-    for a_type, a_id, b_type, b_id in ((from_type, from_id, to_type, to_id), (to_type, to_id, from_type, from_id)):
-        SandboxObject.objects.get_or_create(
-            provider=PROVIDER,
-            account=account,
-            kind="assoc",
-            object_id=_assoc_key(a_type, str(a_id), b_type, str(b_id)),
-            defaults={"data": {"type_id": DEFAULT_ASSOCIATIONS[(a_type.name, b_type.name)]}},
-        )
+    both = ((from_type, from_id, to_type, to_id), (to_type, to_id, from_type, from_id))
+    SandboxObject.objects.bulk_create(
+        [
+            SandboxObject(
+                provider=PROVIDER,
+                account=account,
+                kind="assoc",
+                object_id=_assoc_key(a, str(a_id), b, str(b_id)),
+                data={"type_id": DEFAULT_ASSOCIATIONS[(a.name, b.name)]},
+            )
+            for a, a_id, b, b_id in both
+        ],
+        ignore_conflicts=True,
+    )
     return type_id
 
 
@@ -659,9 +664,12 @@ def computed(account, otype: ObjectType, row: SandboxObject) -> dict:
     return props
 
 
-def public(account, otype: ObjectType, row: SandboxObject, wanted: list[str] | None = None, **extra) -> dict:
-    """A record as HubSpot returns it: every property value a string."""
-    props = computed(account, otype, row)
+def public(
+    account, otype: ObjectType, row: SandboxObject, wanted: list[str] | None = None, light: bool = False, **extra
+) -> dict:
+    """A record as HubSpot returns it: every property value a string. `light`: a write's answer, the
+    stored properties without the calculated ones (an invoice's amounts need its associations)."""
+    props = {**row.data["properties"], "hs_object_id": row.object_id} if light else computed(account, otype, row)
     names = wanted if wanted else list(otype.defaults) + list(row.data["properties"])
     out = {
         "id": row.object_id,

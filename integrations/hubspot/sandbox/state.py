@@ -182,7 +182,8 @@ def allocate_ids(count: int) -> list[str]:
     key = "hubspot:ids"
     with db.cursor() as cur:
         cur.execute(
-            "INSERT INTO sandbox_sandboxcounter (key, value, window_start) VALUES (%s, 0, 0) ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO sandbox_sandboxcounter (key, value, window_start) VALUES (%s, 0, 0) "
+            "ON CONFLICT (key) DO NOTHING",
             [key],
         )
         cur.execute("UPDATE sandbox_sandboxcounter SET value = value + %s WHERE key = %s RETURNING value", [count, key])
