@@ -169,10 +169,15 @@ def report(started: float, finished: float, burst: int, calls_before: int, kill_
     )
     for otype in ("contacts", "companies", "invoices", "line_items", "commerce_payments", "associations"):
         writes, inputs = stats.get(f"writes_{otype}", 0), stats.get(f"inputs_{otype}", 0)
+        ops = ", ".join(
+            f"{op} {stats[f'writes_{otype}_{op}']}"
+            for op in ("create", "upsert", "update")
+            if stats.get(f"writes_{otype}_{op}")
+        )
         if writes:
             print(
                 f"  {otype:18} {writes:5} write calls for {inputs:6} inputs"
-                f" = {writes * 10_000 / max(1, inputs):.0f} per 10,000"
+                f" = {writes * 10_000 / max(1, inputs):.0f} per 10,000 ({ops or 'associate'})"
             )
     print(
         f"429s: burst {stats.get('429_burst', 0)}, daily {stats.get('429_daily', 0)};"

@@ -223,20 +223,18 @@ class Writer:
             (self._write_balances, live),
         )
         for step, subset in steps:
-            pending = [i for i in subset if i.result is None]
+            # The balance moves for an invoice that waits for HubSpot invoice support too.
+            balances = step == self._write_balances
+            pending = [i for i in subset if i.result is None or (balances and isinstance(i.result, Waiting))]
             if not pending:
                 continue
             try:
                 step(pending)
-            except ProviderError as exc:
-                if exc.needs_reconnect or isinstance(exc, RateLimited | Unavailable):
-                    for item in pending:
-                        item.fail(exc)
-                    if exc.needs_reconnect:
-                        return
-                else:
-                    for item in pending:
-                        item.fail(exc)
+            except ProviderError as exc:  # a failure of a whole call: every item it served meets it
+                for item in pending:
+                    item.fail(exc)
+                if exc.needs_reconnect:
+                    return
 
     # --- 1. the ledger -----------------------------------------------------------------------------
     def _record_ledger(self, items: list[Item]) -> None:

@@ -88,3 +88,27 @@ def test_a_client_invoice_and_payment_arrive_associated_with_the_balance_after_e
     run()
     assert {t: len(sandbox.records(t)) for t in counts} == counts
     assert set(Delivery.objects.filter(connection=hubspot).values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_a_bill_vendor_becomes_a_company_and_the_event_page_links_each_record_into_hubspot(world):
+    client, hubspot = world
+    console("bill", vendor_name="Acme Paper", amount="80.00", currency_code="USD", due_date=books_today().isoformat())
+    console(
+        "client",
+        organization="Vandelay",
+        fname="Art",
+        lname="Vandelay",
+        email="art@vandelay.example",
+        currency_code="USD",
+    )
+    run()
+    vendor = next(c for c in sandbox.records("companies") if c["properties"].get("name") == "Acme Paper")
+    assert vendor["properties"]["freshbooks_vendor_id"]
+    delivery = Delivery.objects.get(
+        connection=hubspot, event_type="client.create", event__object_id=str(latest("client")["id"])
+    )
+    contact = sandbox.record("contacts", "art@vandelay.example")
+    assert delivery.remote_id == contact["id"]
+    page = client.get(f"/audit/events/{delivery.event_id}/").content.decode()
+    assert f"/sandbox/hubspot/records/contacts/{contact['id']}/" in page
+    assert "/sandbox/hubspot/records/companies/" in page

@@ -80,6 +80,12 @@ def test_invoices_wait_while_the_rest_syncs_and_are_released_when_hubspot_takes_
     payment = sandbox.records("commerce_payments")[0]
     assert payment["associations"]["contacts"] == [contact["id"]]
     assert sandbox.record("contacts", "nancy@northwind.example")["properties"]["freshbooks_outstanding"] == "900.00"
+    # Another invoice waits too, and the contact's balance still moves with it.
+    console(
+        "invoice", customerid=northwind()["id"], amount="50.00", currency_code="USD", due_date=books_today().isoformat()
+    )
+    run()
+    assert sandbox.record("contacts", "nancy@northwind.example")["properties"]["freshbooks_outstanding"] == "950.00"
 
     # The daily check while HubSpot still refuses: the oldest tries once, everything keeps waiting.
     ConnectionJob.objects.filter(connection=hubspot, name="daily").update(next_attempt_at="2000-01-01T00:00:00Z")
@@ -92,7 +98,7 @@ def test_invoices_wait_while_the_rest_syncs_and_are_released_when_hubspot_takes_
     assert client.post(f"/hubspot/{hubspot.pk}/invoices/check/").status_code == 302
     run()
     assert not Delivery.objects.filter(connection=hubspot, status="waiting").exists()
-    assert len(sandbox.records("invoices")) == 2
+    assert len(sandbox.records("invoices")) == 3
     hubspot.refresh_from_db()
     assert hubspot.config["invoices"]["available"] is True
     assert "Check invoice support now" not in client.get(f"/connections/{hubspot.pk}/").content.decode()

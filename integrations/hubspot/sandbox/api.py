@@ -282,6 +282,7 @@ def _batch(account, token, otype, op: str, body: dict):
         return (207 if errors else 200), _batch_envelope(results, errors, requested)
     crm.check_write_allowed(account, token, otype)
     limits.count(f"writes_{otype.name}")
+    limits.count(f"writes_{otype.name}_{op}")
     limits.count(f"inputs_{otype.name}", len(inputs))
     if op == "archive":
         for item in inputs:
