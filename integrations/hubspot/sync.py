@@ -331,6 +331,7 @@ class Writer:
                 else ("freshbooks_client_id", props["freshbooks_client_id"])
             ),
             errors,
+            balance,
         )
         with_company = {c: r for c, r in clients.items() if str(r.get("organization") or "").strip()}
         companies = self._upsert_records(
@@ -340,21 +341,12 @@ class Writer:
             {c: self._company_props(r, c) | balance[c] for c, r in with_company.items()},
             lambda props: ("freshbooks_client_id", props["freshbooks_client_id"]),
             errors,
+            balance,
         )
         pairs = [(contacts[c], companies[c]) for c in companies if c in contacts]
         for error in self.client.associate("contacts", "companies", pairs):
             log.warning("contact-company association refused: %s", error.get("message"))
         self.balanced |= {c for c in contacts if c not in errors}
-        for remote_type, written in (("contact", contacts), ("company", companies)):
-            for client_id, remote_id in written.items():
-                link = self.link("client", client_id, remote_type)
-                self.remember(
-                    "client",
-                    client_id,
-                    remote_type,
-                    remote_id,
-                    {**((link.data if link else None) or {}), "balance": balance[client_id]},
-                )
         for item in items:
             if item.client_id in errors:
                 item.fail(errors[item.client_id])
@@ -363,10 +355,11 @@ class Writer:
                 item.done.append(f"contact {contacts[item.client_id]}{company}")
 
     def _upsert_records(
-        self, object_type, source_type, remote_type, props_by_key: dict[str, dict], id_of, errors
+        self, object_type, source_type, remote_type, props_by_key: dict[str, dict], id_of, errors, balance=None
     ) -> dict[str, str]:
         """Write records keyed by a FreshBooks id: linked ones updated by HubSpot id, the rest upserted
-        by their unique property; a CONFLICT's "Existing ID" is linked and updated. Returns key -> id."""
+        by their unique property; a CONFLICT's "Existing ID" is linked and updated. Returns key -> id.
+        `balance`: key -> the balance properties written with it, kept on the link."""
         written: dict[str, str] = {}
         linked = {k: self.link(source_type, k, remote_type) for k in props_by_key}
         updates = [
@@ -394,7 +387,9 @@ class Writer:
                     trace, key = entry["objectWriteTraceId"], entry["objectWriteTraceId"][1:]
                     if trace in ok:
                         written[key] = str(ok[trace]["id"])
-                        self.remember(source_type, key, remote_type, written[key])
+                        link = self.link(source_type, key, remote_type)
+                        data = {**((link.data if link else None) or {}), "balance": balance[key]} if balance else None
+                        self.remember(source_type, key, remote_type, written[key], data)
                         continue
                     error = bad.get(trace) or (
                         failed[0] if failed else {"message": "HubSpot returned no result", "category": "INTERNAL"}
