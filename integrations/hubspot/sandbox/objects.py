@@ -4,7 +4,7 @@ values), associations, and the invoice state rules.
 
 Storage (SandboxObject rows of provider "hubspot", per portal):
   kind <type>              a record: data = {properties, createdAt, updatedAt, archived}
-  kind u:<type>:<prop>     the unique-value index: object_id = the value (hashed past 64 chars)
+  kind u:<typeId>:<prop>   the unique-value index: object_id = the value (hashed past 64 chars)
   kind assoc               one direction of an association: "<fromTypeId>:<fromId>:<toTypeId>:<toId>"
   kind prop:<type>         a custom property definition; kind group:<type> a property group
 Wire facts: ../shared/vendors/monday-hubspot-slack.md §2 (traps 13-21).
@@ -402,6 +402,12 @@ def _index_key(value: str) -> str:
     return value if len(value) <= 64 else hashlib.sha256(value.encode()).hexdigest()
 
 
+def _unique_kind(otype: ObjectType, prop: str) -> str:
+    """The index rows' kind (SandboxObject.kind holds 32 characters)."""
+    kind = f"u:{otype.type_id}:{prop}"
+    return kind if len(kind) <= 32 else f"u:{otype.type_id}:{hashlib.sha256(prop.encode()).hexdigest()[:20]}"
+
+
 def unique_props(known: dict[str, dict]) -> list[str]:
     return [n for n, d in known.items() if d.get("unique")]
 
@@ -415,7 +421,7 @@ def find_id(account: SandboxAccount, otype: ObjectType, value: str, id_property:
     if not id_property or id_property == "hs_object_id":
         return str(value) if rows(account, otype).filter(object_id=str(value)).exists() else None
     found = SandboxObject.objects.filter(
-        provider=PROVIDER, account=account, kind=f"u:{otype.name}:{id_property}", object_id=_index_key(str(value))
+        provider=PROVIDER, account=account, kind=_unique_kind(otype, id_property), object_id=_index_key(str(value))
     ).first()
     return found.data["id"] if found else None
 
@@ -442,7 +448,7 @@ def _claim_unique(account, otype, known, object_id: str, old: dict, new: dict) -
         before, after = str(old.get(prop) or ""), str(new.get(prop) or "")
         if _index_key(before) == _index_key(after):
             continue
-        kind = f"u:{otype.name}:{prop}"
+        kind = _unique_kind(otype, prop)
         if after:
             taken = SandboxObject.objects.filter(
                 provider=PROVIDER, account=account, kind=kind, object_id=_index_key(after)
