@@ -193,3 +193,27 @@ def test_a_contact_already_in_hubspot_is_updated_not_duplicated(hub):
     contacts = sandbox.records("contacts")
     assert len(contacts) == 1 and contacts[0]["id"] == made["id"]
     assert contacts[0]["properties"]["freshbooks_client_id"]
+
+
+def test_calls_take_evenly_spaced_slots_of_the_budget_the_hubs_headers_announce(hub):
+    from django.core.cache import cache
+
+    from integrations.hubspot.client import HubSpotClient
+
+    source, hubspot = hub
+    client = HubSpotClient(hubspot)
+    client.account_details()  # the sandbox announces 190 requests per 10 s
+    assert cache.get(f"hubspot:budget:{sandbox.DEMO_HUB_ID}") == (190, 10.0)
+    cache.set(f"hubspot:budget:{sandbox.DEMO_HUB_ID}", (100, 10.0))
+    limiter().reset()
+    with time_machine.travel(datetime(2026, 12, 2, 15, 0, tzinfo=UTC), tick=False):
+        waits = [client.pace("POST", "/crm/v3/objects/contacts/batch/upsert") for _ in range(4)]
+        search = client.pace("POST", "/crm/v3/objects/contacts/search")
+    slot = 0.1 * 1.03  # 10 s / 100, with the pacing margin
+    assert waits == pytest.approx([0, slot, 2 * slot, 3 * slot])
+    assert search == 0  # search has its own limit and its own queue
+    # A queue longer than may be slept through inline goes back to the pipeline, reserving nothing.
+    with time_machine.travel(datetime(2026, 12, 2, 15, 0, tzinfo=UTC), tick=False):
+        for _ in range(3):
+            client.pace("POST", "/crm/v3/objects/contacts/batch/upsert")
+        assert client.pace("POST", "/crm/v3/objects/contacts/batch/upsert") > 0.5
