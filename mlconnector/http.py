@@ -240,8 +240,13 @@ class ApiClient:
     def pace(self, method: str, path: str) -> float:
         """Seconds to wait before this attempt so a budget shared by every worker is never overrun
         (e.g. HubSpot's requests per 10 s); 0 to go now. Called before every attempt, after any
-        block; a wait longer than MLCONNECTOR_MAX_INLINE_WAIT is handed back to the pipeline."""
+        block; a wait longer than max_pace_wait() is handed back to the pipeline."""
         return 0.0
+
+    def max_pace_wait(self) -> float:
+        """The longest pacing wait slept through here (a provider whose one delivery makes several
+        paced calls waits longer rather than abandon the calls it already made)."""
+        return settings.MLCONNECTOR_MAX_INLINE_WAIT
 
     def remote_id(self, response: requests.Response, data: Any) -> str:
         return ""
@@ -364,7 +369,7 @@ class ApiClient:
         wait = self.pace(method, path)
         if wait <= 0:
             return
-        if wait <= settings.MLCONNECTOR_MAX_INLINE_WAIT:
+        if wait <= self.max_pace_wait():
             time.sleep(wait)
             return
         raise RateLimited(f"{self.provider}'s request budget is spoken for; next slot in {wait:.1f}s", retry_after=wait)

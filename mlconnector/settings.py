@@ -411,6 +411,8 @@ HUBSPOT_BATCH_WINDOW = float(os.environ.get("HUBSPOT_BATCH_WINDOW", "2"))
 HUBSPOT_DEFAULT_BURST = int(os.environ.get("HUBSPOT_DEFAULT_BURST", "100"))
 # Calls are paced this much slower than the hub's budget, so jitter never lands one over it.
 HUBSPOT_PACING_MARGIN = float(os.environ.get("HUBSPOT_PACING_MARGIN", "0.03"))
+# A batch's call waits this long for its slot of the budget before the batch goes back to the pipeline.
+HUBSPOT_MAX_PACING_WAIT = float(os.environ.get("HUBSPOT_MAX_PACING_WAIT", "20"))
 # Search has its own limit (4/s per token in HubSpot's guidelines, 5/s in later material: UNCONFIRMED).
 HUBSPOT_SEARCH_PER_SECOND = float(os.environ.get("HUBSPOT_SEARCH_PER_SECOND", "4"))
 # 400 categories that mean "this hub cannot take invoices" (UNCONFIRMED; a 403 always does).

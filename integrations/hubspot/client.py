@@ -104,10 +104,13 @@ class HubSpotClient(TokenClient):
         else:
             most, seconds = self.budget()
             interval = seconds / max(1, most) * (1 + settings.HUBSPOT_PACING_MARGIN)
-        wait = limiter().reserve(
-            f"{self.rate_limit_key(method, path)}:pace", interval, settings.MLCONNECTOR_MAX_INLINE_WAIT
-        )
-        return settings.MLCONNECTOR_MAX_INLINE_WAIT + interval if wait is None else wait
+        wait = limiter().reserve(f"{self.rate_limit_key(method, path)}:pace", interval, self.max_pace_wait())
+        return self.max_pace_wait() + interval if wait is None else wait
+
+    def max_pace_wait(self) -> float:
+        # A batch makes several calls (contacts, companies, associations): waiting for the next slot
+        # beats abandoning the calls already made and spending them again on the retry.
+        return settings.HUBSPOT_MAX_PACING_WAIT
 
     def observe(self, response: requests.Response, data: Any) -> None:
         headers = response.headers
