@@ -8,7 +8,7 @@ https://developers.hubspot.com/docs/api/crm/properties
 
 from __future__ import annotations
 
-from mlconnector.http import AuditContext
+from mlconnector.http import AuditContext, Rejected
 
 GROUP = "freshbooks"
 GROUP_LABEL = "FreshBooks"
@@ -65,29 +65,37 @@ INVOICE_TYPES = ("invoices", "line_items")
 
 
 def ensure(client, object_types, audit: AuditContext | None = None) -> list[str]:
-    """Create the group and the properties each type lacks; returns what was created, in words."""
+    """Create the group and the properties each type lacks; returns what was created, in words.
+    Another worker may create the same ones at the same moment: a 409 CONFLICT means they are there."""
     made = []
     for object_type in object_types:
         groups = (
             client.call("GET", f"/crm/v3/properties/{object_type}/groups", what=f"{object_type} property groups") or {}
         )
         if GROUP not in {g.get("name") for g in groups.get("results") or []}:
-            client.call(
-                "POST",
+            if _created(
+                client,
                 f"/crm/v3/properties/{object_type}/groups",
-                json={"name": GROUP, "label": GROUP_LABEL, "displayOrder": -1},
-                what=f"create the {GROUP_LABEL} group on {object_type}",
-            )
-            made.append(f"the {GROUP_LABEL} group on {object_type}")
-        existing = client.call("GET", f"/crm/v3/properties/{object_type}", what=f"{object_type} properties") or {}
-        names = {p.get("name") for p in existing.get("results") or []}
-        wanted = [p for p in PROPERTIES[object_type] if p["name"] not in names]
-        if wanted:
-            client.call(
-                "POST",
-                f"/crm/v3/properties/{object_type}/batch/create",
-                json={"inputs": wanted},
-                what=f"create {len(wanted)} {object_type} properties",
-            )
-            made += [f"{object_type}.{p['name']}" for p in wanted]
+                {"name": GROUP, "label": GROUP_LABEL, "displayOrder": -1},
+            ):
+                made.append(f"the {GROUP_LABEL} group on {object_type}")
+        for _ in range(2):
+            existing = client.call("GET", f"/crm/v3/properties/{object_type}", what=f"{object_type} properties") or {}
+            names = {p.get("name") for p in existing.get("results") or []}
+            wanted = [p for p in PROPERTIES[object_type] if p["name"] not in names]
+            if not wanted:
+                break
+            if _created(client, f"/crm/v3/properties/{object_type}/batch/create", {"inputs": wanted}):
+                made += [f"{object_type}.{p['name']}" for p in wanted]
+                break
     return made
+
+
+def _created(client, path: str, body: dict) -> bool:
+    try:
+        client.call("POST", path, json=body, what=f"create {path.rsplit('/', 2)[-2]} in HubSpot")
+    except Rejected as exc:
+        if exc.status != 409:
+            raise
+        return False  # made meanwhile by another worker: read again
+    return True

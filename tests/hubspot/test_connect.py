@@ -79,3 +79,28 @@ def test_a_token_made_in_another_hub_cannot_replace_this_connections_token(admin
 def test_the_hub_id_must_be_a_number(admin_a):
     response = connect_hubspot(client_for(admin_a), sandbox.issue_token(), hub="my hub")
     assert response.status_code == 400 and "Use the number only" in response.content.decode()
+
+
+def test_properties_made_meanwhile_by_another_worker_are_taken_as_there(admin_a):
+    from integrations.hubspot import schema
+    from integrations.hubspot.client import HubSpotClient
+
+    token = sandbox.issue_token()
+    client = HubSpotClient(None, token=token, hub_id=str(sandbox.DEMO_HUB_ID))
+    assert schema.ensure(client, ("invoices",))  # made now
+    from integrations.hubspot.sandbox import objects
+
+    # Another worker made the group and one property after this one read the list: 409s, then nothing missing.
+    objects.SandboxObject.objects.filter(kind="prop:invoices", object_id="freshbooks_invoice_number").delete()
+    original = client.call
+    calls = []
+
+    def racing(method, path, **kwargs):
+        calls.append((method, path))
+        if method == "POST" and path.endswith("batch/create") and len(calls) == 3:
+            objects.create_property(sandbox.portal(), objects.TYPES["invoices"], {**schema.PROPERTIES["invoices"][1]})
+        return original(method, path, **kwargs)
+
+    client.call = racing
+    assert schema.ensure(client, ("invoices",)) == []
+    assert "freshbooks_invoice_number" in objects.properties(sandbox.portal(), objects.TYPES["invoices"])
