@@ -51,7 +51,7 @@ def _properties(object_type: str) -> list[dict]:
     ("token", "hub", "words"),
     [
         ("xoxb-not-a-hubspot-token-000", sandbox.DEMO_HUB_ID, "not a private app access token"),
-        ("pat-na1-00000000-0000-4000-8000-000000000000", sandbox.DEMO_HUB_ID, "did not accept this token"),
+        ("pat-na1-not-a-real-token-for-tests", sandbox.DEMO_HUB_ID, "did not accept this token"),
         (None, 99999, "belongs to hub 24681357, not hub 99999"),
     ],
 )

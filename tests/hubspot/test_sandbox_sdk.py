@@ -81,7 +81,7 @@ def test_the_official_client_creates_upserts_searches_and_associates_against_the
 
 def test_the_official_client_reads_the_sandboxs_errors(hubspot):
     bad = HubSpot(
-        access_token="pat-na1-00000000-0000-4000-8000-000000000000",
+        access_token="pat-na1-not-a-real-token-for-tests",
         host=hubspot.crm.contacts.basic_api.api_client.configuration.host,
     )
     with pytest.raises(ContactsError) as refused:
