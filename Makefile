@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed lint api-schema bench-ingest bench-monday bench-salesforce bench-ui browser screenshots clean
+.PHONY: run test install migrate seed lint api-schema bench-ingest bench-monday bench-salesforce bench-hubspot bench-ui browser screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -66,6 +66,11 @@ bench-monday: install
 # 10,000 clients and 10,000 invoices backfilled into the sandbox Salesforce: records per API call.
 bench-salesforce: install
 	$(PY) bench/salesforce_backfill.py $(BENCH_ARGS)
+
+# 10,000 clients and 10,000 invoices backfilled into the sandbox HubSpot at 190 requests / 10 s by two
+# worker processes, one killed mid-way; e.g. BENCH_ARGS="--clients 1000 --invoices 1000 --burst 20".
+bench-hubspot: install
+	$(PY) bench/hubspot_backfill.py $(BENCH_ARGS)
 
 bench-ui: install
 	$(PY) bench/ui_pages.py

@@ -237,6 +237,17 @@ class ApiClient:
     def observe(self, response: requests.Response, data: Any) -> None:
         """Read rate-limit headers after each response (optional)."""
 
+    def pace(self, method: str, path: str) -> float:
+        """Seconds to wait before this attempt so a budget shared by every worker is never overrun
+        (e.g. HubSpot's requests per 10 s); 0 to go now. Called before every attempt, after any
+        block; a wait longer than max_pace_wait() is handed back to the pipeline."""
+        return 0.0
+
+    def max_pace_wait(self) -> float:
+        """The longest pacing wait slept through here (a provider whose one delivery makes several
+        paced calls waits longer rather than abandon the calls it already made)."""
+        return settings.MLCONNECTOR_MAX_INLINE_WAIT
+
     def remote_id(self, response: requests.Response, data: Any) -> str:
         return ""
 
@@ -270,6 +281,7 @@ class ApiClient:
             assert_no_transaction()
             if limit_key:
                 self._wait_for_limit(limit_key, idempotent)
+            self._wait_for_pace(method, path)
             if authenticate and self.token_expiring() and not refreshed:
                 self._refresh()
                 refreshed = True
@@ -352,6 +364,15 @@ class ApiClient:
             time.sleep(wait)
             return
         raise RateLimited(f"{self.provider} asked us to wait {wait:.0f}s", retry_after=wait)
+
+    def _wait_for_pace(self, method: str, path: str) -> None:
+        wait = self.pace(method, path)
+        if wait <= 0:
+            return
+        if wait <= self.max_pace_wait():
+            time.sleep(wait)
+            return
+        raise RateLimited(f"{self.provider}'s request budget is spoken for; next slot in {wait:.1f}s", retry_after=wait)
 
     def refresh_now(self) -> None:
         """Refresh the access token now (proactive refresh); marks the connection on failure."""

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "integrations.monday",
     "integrations.gocardless",
     "integrations.salesforce",
+    "integrations.hubspot",
 ]
 
 MIDDLEWARE = [
@@ -475,6 +476,34 @@ SALESFORCE_LIMIT_RETRY_SECONDS = float(os.environ.get("SALESFORCE_LIMIT_RETRY_SE
 # Below this share of the daily allowance left, calls to the org are spaced PAUSE seconds apart.
 SALESFORCE_LOW_ALLOWANCE = float(os.environ.get("SALESFORCE_LOW_ALLOWANCE", "0.05"))
 SALESFORCE_LOW_ALLOWANCE_PAUSE = float(os.environ.get("SALESFORCE_LOW_ALLOWANCE_PAUSE", "2"))
+# HubSpot (vendors doc §2): CRM REST on api.hubapi.com, private app tokens (Authorization: Bearer pat-…).
+HUBSPOT_API_URL = os.environ.get(
+    "HUBSPOT_API_URL", "https://api.hubapi.com" if PRODUCTION else f"{_SANDBOX}/hubspot/api"
+).rstrip("/")
+# A record as a person opens it; {hub}, {type} (contacts), {type_id} (0-1) and {id}.
+HUBSPOT_RECORD_URL = os.environ.get(
+    "HUBSPOT_RECORD_URL",
+    "https://app.hubspot.com/contacts/{hub}/record/{type_id}/{id}"
+    if PRODUCTION
+    else f"{_SANDBOX}/hubspot/records/{{type}}/{{id}}/",
+)
+# Deliveries of one hub written per batch call (HubSpot's batch endpoints take at most 100 inputs).
+HUBSPOT_BATCH_SIZE = min(100, int(os.environ.get("HUBSPOT_BATCH_SIZE", "100")))
+# Real-time deliveries are due at the end of a window this long, so a burst shares batch calls.
+HUBSPOT_BATCH_WINDOW = float(os.environ.get("HUBSPOT_BATCH_WINDOW", "2"))
+# Requests per 10 s assumed until a hub's X-HubSpot-RateLimit-Max says otherwise (Free/Starter: 100).
+HUBSPOT_DEFAULT_BURST = int(os.environ.get("HUBSPOT_DEFAULT_BURST", "100"))
+# Calls are paced this much slower than the hub's budget, so jitter never lands one over it.
+HUBSPOT_PACING_MARGIN = float(os.environ.get("HUBSPOT_PACING_MARGIN", "0.03"))
+# A batch's call waits this long for its slot of the budget before the batch goes back to the pipeline.
+HUBSPOT_MAX_PACING_WAIT = float(os.environ.get("HUBSPOT_MAX_PACING_WAIT", "20"))
+# Search has its own limit (4/s per token in HubSpot's guidelines, 5/s in later material: UNCONFIRMED).
+HUBSPOT_SEARCH_PER_SECOND = float(os.environ.get("HUBSPOT_SEARCH_PER_SECOND", "4"))
+# 400 categories that mean "this hub cannot take invoices" (UNCONFIRMED; a 403 always does).
+HUBSPOT_INVOICE_UNAVAILABLE_CATEGORIES = env_list(
+    "HUBSPOT_INVOICE_UNAVAILABLE_CATEGORIES", ["FEATURE_NOT_ENABLED", "FEATURE_NOT_AVAILABLE", "MISSING_SCOPES"]
+)
+HUBSPOT_TOKEN_PREFIXES = env_list("HUBSPOT_TOKEN_PREFIXES", ["pat-"])
 
 # --- Logging: one structured line per event, secrets scrubbed by a filter on every handler ----
 MLCONNECTOR_LOG_FILE = os.environ.get("MLCONNECTOR_LOG_FILE", "")

@@ -35,6 +35,8 @@ GOCARDLESS_API_URLS = {env: f"{MLCONNECTOR_SANDBOX_URL}/gocardless/{env}" for en
 GOCARDLESS_CONNECT_URL = MLCONNECTOR_SANDBOX_URL + "/gocardless/connect"
 SLACK_MESSAGE_URL = MLCONNECTOR_SANDBOX_URL + "/slack/channels/{channel}/#m{ts}"
 MONDAY_ITEM_URL = MLCONNECTOR_SANDBOX_URL + "/monday/boards/{board}/#item-{item}"
+HUBSPOT_API_URL = MLCONNECTOR_SANDBOX_URL + "/hubspot/api"
+HUBSPOT_RECORD_URL = MLCONNECTOR_SANDBOX_URL + "/hubspot/records/{type}/{id}/"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -4,8 +4,10 @@ An Integration opts in with `token_form = True`, a `token_form_help` sentence or
 find the token), and a classmethod `connect_with_token(request, tenant, token, reconnect)` that
 checks the token with the provider (a ping) and only then stores it, returning the Connection;
 it raises ProviderError when the provider refuses the token. Optionally `after_token_connect(conn)`
-names the page to go to next. Admins only; `?connection=<pk>` replaces the token of an existing
-connection. The token is never echoed back into the page, a log line or an audit row.
+names the page to go to next, and `token_form_account` names an account id asked for beside the token
+(HubSpot's hub id), passed on as `account=`; `token_form_label` renames the token field. Admins only;
+`?connection=<pk>` replaces the token of an existing connection. The token is never echoed back into
+the page, a log line or an audit row.
 """
 
 from __future__ import annotations
@@ -43,6 +45,20 @@ class TokenForm(forms.Form):
             raise forms.ValidationError("That is too short to be an API token; copy the whole token.")
         remember_secrets({"token": token})
         return token
+
+
+class TokenAndAccountForm(TokenForm):
+    account = forms.CharField(
+        strip=True,
+        max_length=32,
+        error_messages={"required": "Enter the account id that goes with this token."},
+    )
+
+    def clean_account(self) -> str:
+        account = self.cleaned_data["account"]
+        if not account.isdigit():
+            raise forms.ValidationError("Use the number only (digits, no spaces).")
+        return account
 
 
 def _provider(provider: str):
@@ -83,12 +99,18 @@ def connect_with_token(request, provider: str):
         if not can_edit(request.user, reconnect.tenant):
             raise PermissionDenied("Only an admin of this tenant can change its connections.")
         tenant = reconnect.tenant
-    form = TokenForm(request.POST or None)
+    account_label = getattr(integration, "token_form_account", "")
+    initial = {"account": reconnect.external_account_id} if reconnect and account_label else None
+    form = (TokenAndAccountForm if account_label else TokenForm)(request.POST or None, initial=initial)
+    form.fields["token"].label = getattr(integration, "token_form_label", "") or form.fields["token"].label
+    if account_label:
+        form.fields["account"].label = account_label
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                conn = integration.connect_with_token(request, tenant, form.cleaned_data["token"], reconnect)
+                extra = {"account": form.cleaned_data["account"]} if account_label else {}
+                conn = integration.connect_with_token(request, tenant, form.cleaned_data["token"], reconnect, **extra)
             except ProviderError as exc:
                 form.add_error("token", _refusal(integration, exc))
                 record(
@@ -116,6 +138,7 @@ def connect_with_token(request, provider: str):
             "reconnect": reconnect,
             "oauth": bool(integration.oauth_module),
             "provider": provider,
+            "account_help": getattr(integration, "token_form_account_help", ""),
         },
         status=status,
     )

@@ -1,0 +1,12 @@
+"""Routes of the fake HubSpot, mounted at /sandbox/hubspot/ (see the package docstring)."""
+
+from django.urls import path, re_path
+
+from integrations.hubspot.sandbox import api, pages
+
+urlpatterns = [
+    path("", pages.home, name="sandbox-hubspot-home"),
+    path("console/<str:action>/", pages.console_action, name="sandbox-hubspot-console-action"),
+    path("records/<str:object_type>/<str:object_id>/", pages.record, name="sandbox-hubspot-record"),
+    re_path(r"^api/(?P<path>.+)$", api.api, name="sandbox-hubspot-api"),
+]

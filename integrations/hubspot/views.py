@@ -1,0 +1,66 @@
+"""HubSpot's settings on its connection page: real time or a digest, and "check invoice support now"."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from mlconnector.connections import services
+from mlconnector.connections.views import _own_connection, _require_admin
+from mlconnector.pipeline.models import ConnectionJob
+
+
+def _hubspot(request, pk: int):
+    conn = _own_connection(request, pk)
+    if conn.provider != "hubspot":
+        from django.http import Http404
+
+        raise Http404("Not a HubSpot connection")
+    _require_admin(request, conn.tenant)
+    return conn
+
+
+@login_required
+@require_POST
+def schedule(request, pk: int):
+    conn = _hubspot(request, pk)
+    mode = request.POST.get("mode")
+    hours = (request.POST.get("every_hours") or "").strip()
+    if mode == "realtime":
+        services.update_config(
+            conn, {"schedule": {"mode": "realtime"}}, actor=request.user, message="HubSpot schedule: real time"
+        )
+        messages.success(request, "HubSpot now changes as FreshBooks does (within a few seconds).")
+    elif mode == "digest" and hours.isdigit() and 1 <= int(hours) <= 24:
+        services.update_config(
+            conn,
+            {"schedule": {"mode": "digest", "every_hours": int(hours)}},
+            actor=request.user,
+            message=f"HubSpot schedule: a digest every {hours} h",
+        )
+        messages.success(
+            request,
+            f"HubSpot now changes in one batch every {hours} hour{'s' if hours != '1' else ''}. "
+            "What is already queued keeps its time.",
+        )
+    else:
+        messages.error(request, "Choose real time, or a digest every 1 to 24 hours. Nothing changed.")
+    return redirect("connection-detail", pk=conn.pk)
+
+
+@login_required
+@require_POST
+def check_invoices(request, pk: int):
+    """Run the daily check now: the oldest waiting invoice tries HubSpot again; if it goes through, the rest follow."""
+    conn = _hubspot(request, pk)
+    ConnectionJob.objects.filter(connection=conn, name="daily").update(
+        next_attempt_at=timezone.now(), dispatched_at=None
+    )
+    messages.success(
+        request,
+        "Checking HubSpot invoice support now. Waiting invoices go through by themselves if HubSpot takes them.",
+    )
+    return redirect("connection-detail", pk=conn.pk)
