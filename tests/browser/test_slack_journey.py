@@ -122,7 +122,8 @@ def test_an_invoice_over_5000_reaches_exec_alerts_and_a_revoked_token_sends_it_o
     expect(slack_row).to_contain_text("Delivered")
     # What was written is named as Slack's people know it: the channel, linked to the message itself.
     written = slack_row.get_by_role("link", name="#exec-alerts")
-    expect(written).to_have_attribute("href", re.compile(re.escape(f"/channels/{slack_sandbox.channel_id('exec-alerts')}/#m{slack_ts}")))
+    message_url = f"/channels/{slack_sandbox.channel_id('exec-alerts')}/#m{slack_ts}"
+    expect(written).to_have_attribute("href", re.compile(re.escape(message_url)))
     expect(timeline.get_by_role("link", name="#exec-alerts")).to_have_count(1)
     screenshot(page, "event-timeline")
 
