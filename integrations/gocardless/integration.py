@@ -44,6 +44,7 @@ class GoCardless(Integration):
     # Partner OAuth, offered on the connect page when the server has a GoCardless app.
     oauth_module = "integrations.gocardless.oauth"
     urlconf = "integrations.gocardless.urls"
+    api_urlconf = "integrations.gocardless.api"
     setup_template = "gocardless/_setup.html"
     # Up to 250 events in one webhook, each a kilobyte or two with its details and metadata.
     webhook_max_bytes = 1024 * 1024

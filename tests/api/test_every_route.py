@@ -17,7 +17,7 @@ from tests.factories import ConnectionFactory
 pytestmark = pytest.mark.django_db
 
 SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.yaml").read_text())
-MARKERS = ["INV-A-1", "Books A", "Slack A", "A-only rule", "a-invitee@example.com", "Monday A", "alice", "victor"]
+MARKERS = ["INV-A-1", "Books A", "Slack A", "A-only rule", "a-invitee@example.com", "Monday A", "GoCardless A", "alice", "victor"]
 
 
 @pytest.fixture
@@ -26,6 +26,7 @@ def a_rows(api_world, tenant_a, admin_a):
 
     a = api_world["a"]
     monday = ConnectionFactory(tenant=tenant_a, provider="monday", name="Monday A", config={})
+    gocardless = ConnectionFactory(tenant=tenant_a, provider="gocardless", name="GoCardless A", config={})
     rule = RoutingRule.objects.create(
         tenant=tenant_a, name="A-only rule", event_types=["invoice.create"], channel_id="C0X", channel_name="x"
     )
@@ -46,6 +47,7 @@ def a_rows(api_world, tenant_a, admin_a):
         "invitations": invitation.pk,
         "slack": rule.pk,
         "monday": monday.pk,
+        "gocardless": gocardless.pk,
     }
 
 
