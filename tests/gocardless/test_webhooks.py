@@ -19,11 +19,11 @@ from tests.gocardless.helpers import fb_payments, gc_payments, post_webhook, run
 from tests.pipeline_helpers import audit_messages
 
 pytestmark = pytest.mark.django_db
-SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs" / "gocardless"
-if not SPECS.exists():  # a worktree beside /work/main
-    SPECS = Path("/work/shared/specs/gocardless")
-VECTOR_SECRET = "ED7D658C-D8EB-4941-948B-3973214F2D49"
-VECTOR_SIGNATURE = "2693754819d3e32d7e8fcb13c729631f316c6de8dc1cf634d6527f1c07276e7e"
+# GoCardless's published webhook test vector, vendored (see the folder's README).
+SPECS = Path(__file__).resolve().parents[2] / "integrations" / "gocardless" / "fixtures" / "vendor"
+_VECTOR = json.loads((SPECS / "webhook_vector.json").read_text())
+VECTOR_SECRET = _VECTOR["test_secret"]
+VECTOR_SIGNATURE = _VECTOR["signature"]
 
 
 def event(n: int, resource="payments", action="confirmed", **links) -> dict:
