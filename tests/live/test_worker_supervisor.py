@@ -113,18 +113,21 @@ def the_node() -> WorkerNode:
 
 def test_it_processes_the_first_events_within_seconds_of_start_and_stops_within_ten(books, node_env, tmp_path):
     ids = books.send(2)  # stored while no worker runs
-    assert InboundEvent.objects.filter(dispatched_at__isnull=True).count() == 2
+    # Only the webhooks' own events: the polling backstop's first sweep at start may add events of its
+    # own for the same invoices (found before the webhooks' were fanned out; they end up as no-ops).
+    sent = InboundEvent.objects.filter(source="webhook", object_id__in=ids)
+    assert sent.filter(dispatched_at__isnull=True).count() == 2
     started = time.monotonic()
     with worker(node_env, tmp_path / "worker.log") as proc:
         wait_for(
-            lambda: InboundEvent.objects.filter(status="processed").count() == 2 and WorkerNode.objects.exists(),
+            lambda: sent.filter(status="processed").count() == 2 and WorkerNode.objects.exists(),
             timeout=30,
             interval=0.05,
             what="the first events processed",
         )
         wall = time.monotonic() - started  # includes starting Python and Django on a busy machine
         up = WorkerNode.objects.get().started_at
-        first_done = (min(InboundEvent.objects.values_list("processed_at", flat=True)) - up).total_seconds()
+        first_done = (min(sent.values_list("processed_at", flat=True)) - up).total_seconds()
         books.expect_delivered_once(ids)
         # A delivery in flight when the stop comes: it finishes, or is handed back, never left running.
         faults.add("testsink", kind=SandboxFault.Kind.DELAY, delay_seconds=2)
