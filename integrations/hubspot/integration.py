@@ -27,6 +27,7 @@ class HubSpot(Integration):
     label = "HubSpot"
     auth_kind = "token"
     urlconf = "integrations.hubspot.urls"
+    api_urlconf = "integrations.hubspot.api"
     setup_template = "hubspot/_setup.html"
     token_form: ClassVar[bool] = True
     token_form_label: ClassVar[str] = "Private app access token"

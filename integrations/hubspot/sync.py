@@ -800,6 +800,18 @@ def _reason(exc: ProviderError) -> str:
     return f"{body.get('message') or exc.message} [{category}] (HTTP {exc.status})"
 
 
+def held_invoices(conn) -> list:
+    """The invoice deliveries waiting for HubSpot invoice support, oldest first (their reason is
+    encrypted, so it is compared here rather than in SQL)."""
+    from mlconnector.pipeline.models import Delivery
+
+    return [
+        d
+        for d in Delivery.objects.filter(connection=conn, status=Delivery.Status.WAITING).order_by("pk")
+        if str(d.last_error or "").startswith(INVOICE_WAIT)
+    ]
+
+
 def invoice_probe(conn) -> str:
     """While invoices wait for HubSpot, let the oldest one try again; if HubSpot takes it, the rest follow
     (mark_invoices_available). One write a day, not one per held invoice."""
@@ -810,11 +822,7 @@ def invoice_probe(conn) -> str:
     state = (conn.config or {}).get("invoices") or {}
     if state.get("available", True):
         return ""
-    held = [
-        d
-        for d in Delivery.objects.filter(connection=conn, status=Delivery.Status.WAITING).order_by("pk")
-        if str(d.last_error or "").startswith(INVOICE_WAIT)
-    ]
+    held = held_invoices(conn)
     if not held:
         services.update_config(
             conn,

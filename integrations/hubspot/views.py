@@ -5,12 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from mlconnector.connections import services
+from integrations.hubspot import support
+from integrations.hubspot.forms import ScheduleForm
 from mlconnector.connections.views import _own_connection, _require_admin
-from mlconnector.pipeline.models import ConnectionJob
 
 
 def _hubspot(request, pk: int):
@@ -27,25 +26,18 @@ def _hubspot(request, pk: int):
 @require_POST
 def schedule(request, pk: int):
     conn = _hubspot(request, pk)
-    mode = request.POST.get("mode")
-    hours = (request.POST.get("every_hours") or "").strip()
-    if mode == "realtime":
-        services.update_config(
-            conn, {"schedule": {"mode": "realtime"}}, actor=request.user, message="HubSpot schedule: real time"
-        )
-        messages.success(request, "HubSpot now changes as FreshBooks does (within a few seconds).")
-    elif mode == "digest" and hours.isdigit() and 1 <= int(hours) <= 24:
-        services.update_config(
-            conn,
-            {"schedule": {"mode": "digest", "every_hours": int(hours)}},
-            actor=request.user,
-            message=f"HubSpot schedule: a digest every {hours} h",
-        )
-        messages.success(
-            request,
-            f"HubSpot now changes in one batch every {hours} hour{'s' if hours != '1' else ''}. "
-            "What is already queued keeps its time.",
-        )
+    form = ScheduleForm(request.POST)
+    if form.is_valid():
+        saved = form.save(conn, actor=request.user)
+        if saved["mode"] == "digest":
+            hours = saved["every_hours"]
+            messages.success(
+                request,
+                f"HubSpot now changes in one batch every {hours} hour{'s' if hours != 1 else ''}. "
+                "What is already queued keeps its time.",
+            )
+        else:
+            messages.success(request, "HubSpot now changes as FreshBooks does (within a few seconds).")
     else:
         messages.error(request, "Choose real time, or a digest every 1 to 24 hours. Nothing changed.")
     return redirect("connection-detail", pk=conn.pk)
@@ -56,9 +48,7 @@ def schedule(request, pk: int):
 def check_invoices(request, pk: int):
     """Run the daily check now: the oldest waiting invoice tries HubSpot again; if it goes through, the rest follow."""
     conn = _hubspot(request, pk)
-    ConnectionJob.objects.filter(connection=conn, name="daily").update(
-        next_attempt_at=timezone.now(), dispatched_at=None
-    )
+    support.check_now(conn)
     messages.success(
         request,
         "Checking HubSpot invoice support now. Waiting invoices go through by themselves if HubSpot takes them.",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from django import forms
 
 from integrations.salesforce import domain
 from integrations.salesforce import org as orgmod
 from mlconnector.audit.redaction import remember_secrets
+from mlconnector.connections import services
+from mlconnector.http import AuditContext, ProviderError
 
 API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*__c$")
 
@@ -57,6 +60,12 @@ class ConnectForm(forms.Form):
         secret = self._no_spaces("consumer_secret", "consumer secret")
         remember_secrets({"client_secret": secret})
         return secret
+
+
+@dataclass(frozen=True)
+class SavedSettings:
+    changes: dict  # field -> its new value; empty when nothing changed
+    problem: str  # why the org's fields could not be re-read after saving, if they could not
 
 
 class SettingsForm(forms.Form):
@@ -115,3 +124,22 @@ class SettingsForm(forms.Form):
 
     def clean_paid_field(self) -> str:
         return self._api_name("paid_field")
+
+    def save(self, conn, *, actor=None) -> SavedSettings:
+        """Keep what changed, then re-read the org's fields and stages for the new names (a network call,
+        made after the change is stored and outside any transaction)."""
+        changes = {k: v for k, v in self.cleaned_data.items() if v != self.initial.get(k)}
+        if not changes:
+            return SavedSettings({}, "")
+        services.update_config(
+            conn,
+            changes,
+            actor=actor,
+            message="Salesforce settings changed: " + ", ".join(f"{k} = {v}" for k, v in sorted(changes.items())),
+        )
+        audit = AuditContext(tenant=conn.tenant, connection=conn, actor=actor)
+        try:
+            orgmod.refresh(conn, conn.integration.client(audit), actor=actor)
+        except ProviderError as exc:
+            return SavedSettings(changes, exc.message)
+        return SavedSettings(changes, "")

@@ -21,6 +21,7 @@ class Salesforce(Integration):
     label = "Salesforce"
     auth_kind = "client_credentials"
     urlconf = "integrations.salesforce.urls"
+    api_urlconf = "integrations.salesforce.api"
     # Connect and Reconnect open this integration's own form (consumer key, secret, My Domain).
     connect_view = "salesforce-connect"
     setup_template = "salesforce/_setup.html"

@@ -6,8 +6,11 @@ stage is discovered from OpportunityStage where IsWon = true, never assumed to b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from integrations.salesforce.client import SalesforceClient
+from django.conf import settings
+
+from integrations.salesforce.client import SalesforceClient, api_usage
 from mlconnector.connections import services
 from mlconnector.http import Rejected
 
@@ -47,6 +50,22 @@ def fields_from(c: dict) -> Fields:
         email=c.get("email_field") or DEFAULT_EMAIL_FIELD,
         open_stage=c.get("open_stage") or DEFAULT_OPEN_STAGE,
     )
+
+
+def usage(conn) -> dict | None:
+    """The org's daily API requests as its last answer's Sforce-Limit-Info said (kept in the cache, no
+    call made): {used, max, percent, low, at}, or None before any answer reported it."""
+    found = api_usage(conn.pk)
+    if not found or not found.get("max"):
+        return None
+    used, most = int(found["used"]), int(found["max"])
+    return {
+        "used": used,
+        "max": most,
+        "percent": round(100 * used / most),
+        "low": (most - used) / most < settings.SALESFORCE_LOW_ALLOWANCE,
+        "at": datetime.fromtimestamp(found["at"], UTC) if found.get("at") else None,
+    }
 
 
 def _label(api_name: str) -> str:

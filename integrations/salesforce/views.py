@@ -9,13 +9,11 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 
 from integrations.salesforce import connect as connecting
-from integrations.salesforce import org as orgmod
 from integrations.salesforce.forms import ConnectForm, SettingsForm
 from mlconnector.audit.models import AuditRecord
 from mlconnector.audit.recording import record
-from mlconnector.connections import services
 from mlconnector.connections.models import Connection
-from mlconnector.http import AuditContext, ProviderError
+from mlconnector.http import AuditContext
 from mlconnector.tenants.models import can_edit
 
 ADMIN_ONLY = "Only an admin of this tenant can connect Salesforce or change its settings."
@@ -86,21 +84,10 @@ def settings_page(request, pk: int):
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            changes = {k: v for k, v in form.cleaned_data.items() if v != form.initial.get(k)}
-            if changes:
-                services.update_config(
-                    conn,
-                    changes,
-                    actor=request.user,
-                    message="Salesforce settings changed: "
-                    + ", ".join(f"{k} = {v}" for k, v in sorted(changes.items())),
-                )
-                audit = AuditContext(tenant=conn.tenant, connection=conn, actor=request.user)
-                try:
-                    orgmod.refresh(conn, conn.integration.client(audit), actor=request.user)
-                except ProviderError as exc:
-                    messages.warning(request, f"Saved, but the org's fields could not be re-read: {exc.message}")
-            messages.success(request, "Salesforce settings saved." if changes else "Nothing changed.")
+            saved = form.save(conn, actor=request.user)
+            if saved.problem:
+                messages.warning(request, f"Saved, but the org's fields could not be re-read: {saved.problem}")
+            messages.success(request, "Salesforce settings saved." if saved.changes else "Nothing changed.")
             return redirect("connection-detail", conn.pk)
         status = 400
     return render(

@@ -17,7 +17,19 @@ from tests.factories import ConnectionFactory
 pytestmark = pytest.mark.django_db
 
 SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.yaml").read_text())
-MARKERS = ["INV-A-1", "Books A", "Slack A", "A-only rule", "a-invitee@example.com", "Monday A", "GoCardless A", "alice", "victor"]
+MARKERS = [
+    "INV-A-1",
+    "Books A",
+    "Slack A",
+    "A-only rule",
+    "a-invitee@example.com",
+    "Monday A",
+    "GoCardless A",
+    "HubSpot A",
+    "Salesforce A",
+    "alice",
+    "victor",
+]
 
 
 @pytest.fixture
@@ -27,6 +39,8 @@ def a_rows(api_world, tenant_a, admin_a):
     a = api_world["a"]
     monday = ConnectionFactory(tenant=tenant_a, provider="monday", name="Monday A", config={})
     gocardless = ConnectionFactory(tenant=tenant_a, provider="gocardless", name="GoCardless A", config={})
+    hubspot = ConnectionFactory(tenant=tenant_a, provider="hubspot", name="HubSpot A", config={})
+    salesforce = ConnectionFactory(tenant=tenant_a, provider="salesforce", name="Salesforce A", config={})
     rule = RoutingRule.objects.create(
         tenant=tenant_a, name="A-only rule", event_types=["invoice.create"], channel_id="C0X", channel_name="x"
     )
@@ -48,6 +62,8 @@ def a_rows(api_world, tenant_a, admin_a):
         "slack": rule.pk,
         "monday": monday.pk,
         "gocardless": gocardless.pk,
+        "hubspot": hubspot.pk,
+        "salesforce": salesforce.pk,
     }
 
 
