@@ -96,7 +96,7 @@ def apply_action(conn: Connection, action: str, *, actor=None, by: str = "") -> 
 
 
 def run_check(conn: Connection, *, actor=None) -> tuple[bool, str]:
-    """"Test connection": one cheap authenticated call; notes the success or the error on the row."""
+    """ "Test connection": one cheap authenticated call; notes the success or the error on the row."""
     from mlconnector.http import AuditContext, ProviderError
 
     try:
