@@ -143,5 +143,13 @@ def health(conn: Connection) -> Health:
         ):
             h.tone = "warn"
             h.detail = f"Last problem {_ago(conn.last_error_at)}: {plain_error(conn.last_error, label)}"
+        elif h.waiting_total:
+            # Working, yet something waits on a condition of its own (HubSpot without invoice support, a
+            # Slack channel to unarchive): not green, and the reason in words.
+            h.tone = "warn"
+            recent = Delivery.objects.filter(connection=conn, status=Delivery.Status.WAITING).order_by("-pk")
+            reason = next((e for e in recent.values_list("last_error", flat=True)[:5] if e), "")  # encrypted
+            if reason:
+                h.detail = f"Waiting because: {plain_error(reason, label)}"
         h.headline += waits
     return h

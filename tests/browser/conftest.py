@@ -75,6 +75,8 @@ def live(live_server, settings):
     settings.SLACK_API_URL = f"{sandbox}/slack/api"
     settings.MONDAY_AUTH_URL = f"{sandbox}/monday/auth"
     settings.MONDAY_API_URL = f"{sandbox}/monday/v2"
+    settings.HUBSPOT_API_URL = f"{sandbox}/hubspot/api"
+    settings.HUBSPOT_RECORD_URL = f"{sandbox}/hubspot/records/{{type}}/{{id}}/"
     harness.seed_sandbox("freshbooks")
     return url
 
