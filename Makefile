@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed lint api-schema bench-ingest bench-monday bench-salesforce bench-hubspot bench-ui browser screenshots clean
+.PHONY: run test test-at install migrate seed lint api-schema bench-ingest bench-monday bench-salesforce bench-hubspot bench-ui browser screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -41,6 +41,15 @@ browser:
 
 test: install browser
 	$(VENV)/bin/pytest
+
+# The whole suite with the clock moved to AT (UTC, next day) for every process it starts, browsers
+# included: where a UTC date and the account's calendar differ (00:30 UTC is the previous evening in
+# US/Eastern). libfaketime's monotonic clock is shifted too: sleeps misbehave when it is not.
+AT ?= 00:30
+test-at: install browser
+	@command -v faketime >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime; }
+	off=$$(( $$(date -u -d "$$(date -u -d tomorrow +%F) $(AT)" +%s) - $$(date +%s) )); \
+		faketime -f "+$${off}s" $(VENV)/bin/pytest
 
 # Refresh the README's screenshots (docs/screenshots/) from the browser tests.
 screenshots: install browser
