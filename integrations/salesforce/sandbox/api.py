@@ -237,7 +237,7 @@ def record(request, org, version, sobject, record_id):
         st.write(org, sobject, _body(request), existing=found)
         return 204, None
     if request.method == "DELETE":
-        found.delete()
+        st.delete_record(org, sobject, found.object_id)
         return 204, None
     raise Err(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed. Allowed are GET,PATCH,DELETE")
 

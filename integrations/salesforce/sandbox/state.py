@@ -424,6 +424,22 @@ def create_invoice(org: SandboxAccount, data: dict) -> SandboxObject:
     return created
 
 
+def delete_record(org: SandboxAccount, sobject: str, record_id: str) -> bool:
+    """Delete a record; custom lookups pointing at it are cleared ("Clear the value of this field")."""
+    found = by_id(org, sobject, record_id)
+    if found is None:
+        return False
+    for kind, specs in (org.data.get("fields") or {}).items():
+        for name, spec in specs.items():
+            if sobject in (spec.get("referenceTo") or []):
+                for row in records(org, kind):
+                    if row.data.get(name) == found.object_id:
+                        row.data[name] = None
+                        row.save(update_fields=["data"])
+    found.delete()
+    return True
+
+
 def _now() -> str:
     return datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
@@ -519,7 +535,9 @@ def write(
     for name, field in fields.items():
         # Lookups (AccountId, a custom Lookup(Invoice)) must name a record of the object they point to.
         targets = field.get("referenceTo") or []
-        if not data.get(name) or not targets:
+        # A lookup is checked when it is written (AccountId always, as before): deleting a record clears
+        # the lookups pointing at it (delete_record), as Salesforce's default lookup option does.
+        if not data.get(name) or not targets or (name not in body and name != "AccountId"):
             continue
         if not any(has_object(org, t) and by_id(org, t, str(data[name])) is not None for t in targets):
             raise SalesforceError(
