@@ -1,7 +1,8 @@
 """What ml-connector needs to know about the org, read with a few calls and kept in the
 connection's config: the external-id fields (and the exact field to create when one is missing),
-the optional fields it fills when they exist, multi-currency, and the Opportunity stages (the won
-stage is discovered from OpportunityStage where IsWon = true, never assumed to be "Closed Won")."""
+the optional fields it fills when they exist, multi-currency, the Opportunity stages (the won
+stage is discovered from OpportunityStage where IsWon = true, never assumed to be "Closed Won"), and
+whether the org has Order Management's Invoice with the two fields that link it to Opportunities."""
 
 from __future__ import annotations
 
