@@ -112,6 +112,7 @@ class Writer:
         self.conn = conn
         self.client = client
         self.f = orgmod.fields(conn)
+        self.link_error = ""  # why Salesforce refused the Invoice query, when it did
 
     # --- Accounts ----------------------------------------------------------------------------
     def _upsert(self, sobject: str, field: str, value: str, body: dict, what: str):
@@ -236,7 +237,10 @@ class Writer:
                 if exc.code == "INVALID_FIELD":
                     orgmod.note_link_problem(self.conn, orgmod.link_field("Invoice", field))
                     return found
-                raise
+                # Anything else Salesforce refuses about this query (a match field of another type, …)
+                # leaves these Opportunities unlinked this time, with its words, and never fails them.
+                self.link_error = exc.message
+                return found
             for row in rows:  # oldest first: several Invoices with one FreshBooks id link the oldest
                 key = str(row.get(field) or "")
                 if key in chunk and key not in found and row.get("Id"):
@@ -258,6 +262,8 @@ class Writer:
             )
         if invoice_id in found:
             return f"; linked to Salesforce Invoice {found[invoice_id]}"
+        if self.link_error:
+            return f"; Salesforce Invoice not looked up: {self.link_error}"
         return (
             f"; Salesforce Invoice not found: no Invoice has {self.f.invoice_match} = {invoice_id} yet "
             "(a later event or a replay links it)"

@@ -14,6 +14,7 @@ from integrations.freshbooks.sandbox.state import rows
 from integrations.salesforce import sandbox as sf
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.sandbox import state as st
+from integrations.sandbox import faults
 from mlconnector.audit.models import AuditRecord
 from mlconnector.connections.models import Connection
 from mlconnector.pipeline.models import Delivery, RecordLink
@@ -248,3 +249,21 @@ def test_the_link_fields_are_settings_checked_like_the_other_field_names(tenant_
     assert conn.config["invoice_lookup_field"] == "Sales_Invoice__c" and not conn.config["invoice_link"]
     page = client.get(url).content.decode()
     assert "Create the field Opportunity.Sales_Invoice__c in Salesforce" in page
+
+
+def test_an_invoice_query_salesforce_refuses_leaves_the_opportunity_unlinked_not_failed(tenant_a, admin_a):
+    _, conn = connect(admin_a, order_management=True)
+    faults.add(
+        "salesforce",
+        match="/query",  # the one query of an open invoice's delivery: the Invoice look-up
+        status=400,
+        body=[{"message": "invalid operator on a number field", "errorCode": "INVALID_QUERY_FILTER_OPERATOR"}],
+    )
+    create_invoice("420.00")
+    sf.add_invoice(latest_invoice_id(), amount="420.00")
+    settle()
+    assert invoice_deliveries(conn).get().status == "succeeded"
+    assert not only(sf.opportunities()).get(LOOKUP)
+    assert any(
+        "Salesforce Invoice not looked up: invalid operator on a number field" in m for m in delivery_messages(conn)
+    )
