@@ -97,6 +97,7 @@ def _optional(sobject: str, field: str, kind: str, why: str) -> dict:
 
 INVOICE_MATCH_TYPE = "Text (255), External ID"
 INVOICE_LOOKUP_TYPE = "Lookup Relationship to Invoice"
+NOT_EDITABLE = "not editable by the connected app's Run As user"
 LINK_UNTIL = (
     "Opportunities are still written, without their Salesforce Invoice; once the field exists and Test "
     "connection has checked the org again, each is linked by its next event or a replay."
@@ -131,6 +132,8 @@ def link_problems(f: Fields, invoice_fields: dict, opportunity_fields: dict) -> 
         or (lookup.get("type") == "string" and int(lookup.get("length") or 0) >= 18)
     ):
         problems.append(link_field("Opportunity", f.invoice_lookup, "not a Lookup(Invoice)"))
+    elif lookup.get("updateable") is False:  # describe answers for the Run As user (field-level security)
+        problems.append(link_field("Opportunity", f.invoice_lookup, NOT_EDITABLE))
     return problems
 
 

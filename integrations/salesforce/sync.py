@@ -282,7 +282,7 @@ class Writer:
             ).delete()
             return True
         if exc.code in LINK_FIELD_REFUSED:
-            problem = "missing" if exc.code == "INVALID_FIELD" else "not editable by the connected app's Run As user"
+            problem = "missing" if exc.code == "INVALID_FIELD" else orgmod.NOT_EDITABLE
             orgmod.note_link_problem(self.conn, orgmod.link_field("Opportunity", lookup, problem))
             return True
         return False
@@ -314,7 +314,8 @@ class Writer:
                             status=exc.status,
                             code=exc.code,
                         ) from None
-                if exc.code == "INVALID_CROSS_REFERENCE_KEY":  # the linked Account was deleted in Salesforce
+                if exc.code == "INVALID_CROSS_REFERENCE_KEY" and self.f.invoice_lookup not in exc.message:
+                    # the linked Account was deleted in Salesforce
                     RecordLink.objects.filter(
                         connection=self.conn, source_type="client", remote_type="Account", remote_id=account_id
                     ).delete()

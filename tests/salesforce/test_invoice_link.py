@@ -267,3 +267,22 @@ def test_an_invoice_query_salesforce_refuses_leaves_the_opportunity_unlinked_not
     assert any(
         "Salesforce Invoice not looked up: invalid operator on a number field" in m for m in delivery_messages(conn)
     )
+
+
+def test_a_lookup_the_run_as_user_cannot_edit_is_left_out_and_named(tenant_a, admin_a):
+    client, conn = connect(admin_a, order_management=True)
+    # field-level security changed after connecting: the Run As user may no longer edit the lookup
+    sf.add_field("Opportunity", LOOKUP, spec={"type": "reference", "referenceTo": ["Invoice"], "editable": False})
+    create_invoice("330.00")
+    sf.add_invoice(latest_invoice_id(), amount="330.00")
+    settle()
+    assert invoice_deliveries(conn).get().status == "succeeded"
+    assert not only(sf.opportunities()).get(LOOKUP)
+    page = client.get(reverse("salesforce-settings", args=[conn.pk])).content.decode()
+    assert f"Create the field Opportunity.{LOOKUP} in Salesforce" in page
+    assert "not editable by the connected app&#x27;s Run As user" in page
+    # Test connection reads the same from describe, so it stays named until fixed
+    client.post(reverse("connection-test", args=[conn.pk]))
+    conn.refresh_from_db()
+    assert not conn.config["invoice_link"]
+    assert conn.config["invoice_link_missing"][0]["problem"] == "not editable by the connected app's Run As user"

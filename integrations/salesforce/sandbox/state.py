@@ -286,8 +286,9 @@ def fields_of(org: SandboxAccount, sobject: str) -> dict[str, dict]:
         out[name] = {
             "name": name,
             "type": spec["type"],
-            "createable": True,
-            "updateable": True,
+            # field-level security: a field the Run As user may not edit ({"editable": False})
+            "createable": spec.get("editable", True),
+            "updateable": spec.get("editable", True),
             "nillable": True,
             "required": False,
             "length": spec.get("length", 0),
