@@ -87,6 +87,7 @@ def test_without_order_management_nothing_is_linked_and_no_call_is_spent(tenant_
     page = client.get(reverse("salesforce-settings", args=[conn.pk])).content.decode()
     assert "Order Management not detected" in page
     assert "Create the field" not in page
+    assert "Order Management not detected" in client.get(reverse("connection-detail", args=[conn.pk])).content.decode()
 
 
 def test_the_matching_invoice_is_linked_and_a_replay_does_not_duplicate(tenant_a, admin_a, queries):
@@ -117,6 +118,8 @@ def test_the_matching_invoice_is_linked_and_a_replay_does_not_duplicate(tenant_a
     assert opp["IsWon"] and opp[LOOKUP] == invoice
     page = client.get(reverse("salesforce-settings", args=[conn.pk])).content.decode()
     assert "Order Management detected" in page
+    page = client.get(reverse("connection-detail", args=[conn.pk])).content.decode()
+    assert f"linked in <code>Opportunity.{LOOKUP}</code>" in page
 
 
 def test_no_matching_invoice_yet_is_said_and_a_later_event_links_it(tenant_a, admin_a):
