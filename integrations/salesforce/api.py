@@ -16,7 +16,15 @@ from integrations.salesforce.forms import SettingsForm
 from mlconnector.api.v1.base import ApiView
 from mlconnector.connections.models import Connection
 
-FIELDS = ("account_external_field", "opportunity_external_field", "open_stage", "paid_field")
+FIELDS = (
+    "account_external_field",
+    "opportunity_external_field",
+    "open_stage",
+    "paid_field",
+    "invoice_match_field",
+    "invoice_lookup_field",
+)
+REQUIRED = FIELDS[:4]  # the Invoice link's two fields, left out or empty, take their default names
 
 
 class SettingsSerializer(serializers.Serializer):
@@ -24,6 +32,12 @@ class SettingsSerializer(serializers.Serializer):
     opportunity_external_field = serializers.CharField(help_text="Opportunity field holding the FreshBooks invoice id")
     open_stage = serializers.CharField(help_text="Stage of an unpaid invoice's Opportunity")
     paid_field = serializers.CharField(help_text="Opportunity Currency field filled with the amount paid so far")
+    invoice_match_field = serializers.CharField(
+        help_text="Order Management: the Invoice field holding the FreshBooks invoice id"
+    )
+    invoice_lookup_field = serializers.CharField(
+        help_text="Order Management: the Opportunity's Lookup(Invoice) field ml-connector fills"
+    )
     open_stages = serializers.ListField(
         child=serializers.CharField(), help_text="The stages open_stage may take (the org's open stages)"
     )
@@ -44,6 +58,12 @@ class SettingsInput(serializers.Serializer):
     opportunity_external_field = serializers.CharField(max_length=80, help_text="A custom field's API name (…__c)")
     open_stage = serializers.CharField(help_text="One of open_stages")
     paid_field = serializers.CharField(max_length=80, help_text="A custom field's API name (…__c)")
+    invoice_match_field = serializers.CharField(
+        max_length=80, required=False, allow_blank=True, help_text="A custom field's API name; empty: the default"
+    )
+    invoice_lookup_field = serializers.CharField(
+        max_length=80, required=False, allow_blank=True, help_text="A custom field's API name; empty: the default"
+    )
 
 
 class UsageSerializer(serializers.Serializer):
@@ -83,6 +103,11 @@ class OrgSerializer(serializers.Serializer):
     multi_currency = serializers.BooleanField()
     missing_fields = MissingFieldSerializer(many=True, help_text="External-id fields to create before records sync")
     optional_fields = OptionalFieldSerializer(many=True, help_text="Fields filled when they exist")
+    order_management = serializers.BooleanField(help_text="The org has Order Management's Invoice object")
+    invoice_link = serializers.BooleanField(help_text="Invoices are linked to their Opportunities")
+    invoice_link_missing = MissingFieldSerializer(
+        many=True, help_text="Fields of the Invoice link to create (or fix) before Invoices are linked"
+    )
 
 
 def _settings(conn: Connection) -> dict:
@@ -106,6 +131,9 @@ def _org(conn: Connection) -> dict:
         "multi_currency": bool(c.get("multi_currency")),
         "missing_fields": [{"problem": "missing", **m} for m in c.get("missing_fields") or []],
         "optional_fields": list(c.get("optional_fields") or []),
+        "order_management": bool(c.get("order_management")),
+        "invoice_link": bool(c.get("invoice_link")),
+        "invoice_link_missing": [{"problem": "missing", **m} for m in c.get("invoice_link_missing") or []],
     }
 
 
@@ -145,9 +173,11 @@ class SettingsView(SalesforceView):
         problems = {k: [f"Not a setting; they are: {', '.join(FIELDS)}."] for k in sorted(set(body) - set(FIELDS))}
         problems.update({k: ["A string."] for k in FIELDS if k in body and not isinstance(body[k], str)})
         if not partial:
-            problems.update({k: ["This field is required."] for k in FIELDS if k not in body})
+            problems.update({k: ["This field is required."] for k in REQUIRED if k not in body})
         if problems:
             raise ValidationError(problems)
+        if not partial:  # a replacement: what it leaves out takes its default name
+            body = {**dict.fromkeys(set(FIELDS) - set(REQUIRED), ""), **body}
         form = SettingsForm(conn=conn)
         form = self.valid(SettingsForm({**form.initial, **body}, conn=conn))
         saved = form.save(conn, actor=self.request.user)

@@ -98,6 +98,20 @@ def api_usage(connection_id: int) -> dict | None:
     return cache.get(usage_cache_key(connection_id))
 
 
+def soql_string(value: str) -> str:
+    """A quoted SOQL string literal: backslashes and quotes escaped (and the control characters SOQL
+    escapes), so a value can never end the literal early."""
+    escaped = (
+        str(value)
+        .replace("\\", "\\\\")
+        .replace("'", "\\'")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+    )
+    return f"'{escaped}'"
+
+
 def errors_of(data: Any) -> list[dict]:
     if isinstance(data, list):
         return [e for e in data if isinstance(e, dict)]
@@ -231,6 +245,12 @@ class SalesforceClient(ClientCredentialsClient):
 
     def describe(self, sobject: str) -> dict:
         return self.get(f"sobjects/{sobject}/describe") or {}
+
+    def sobject_names(self) -> set[str]:
+        """The org's objects this user can see (describe global, `GET sobjects/`): licensed objects
+        such as Order Management's Invoice are listed only where the org has them."""
+        data = self.get("sobjects") or {}
+        return {str(o.get("name")) for o in data.get("sobjects") or [] if isinstance(o, dict)}
 
     def _send_json(self, method: str, path: str, body: Any, **kwargs):
         return self.request(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django import forms
@@ -13,7 +12,7 @@ from mlconnector.audit.redaction import remember_secrets
 from mlconnector.connections import services
 from mlconnector.http import AuditContext, ProviderError
 
-API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*__c$")
+API_NAME = orgmod.API_NAME
 
 
 class ConnectForm(forms.Form):
@@ -89,6 +88,20 @@ class SettingsForm(forms.Form):
         max_length=80,
         help_text="A Currency field on Opportunity, filled when it exists.",
     )
+    invoice_match_field = forms.CharField(
+        label="Invoice field holding the FreshBooks invoice id",
+        max_length=80,
+        required=False,
+        help_text="Order Management only: the API name of the field on Salesforce's Invoice whose value is the "
+        "FreshBooks invoice id (Text, External ID). The Invoice with that value is linked to the Opportunity.",
+    )
+    invoice_lookup_field = forms.CharField(
+        label="Opportunity's Invoice lookup field",
+        max_length=80,
+        required=False,
+        help_text="Order Management only: the API name of the Lookup(Invoice) field on Opportunity that "
+        "ml-connector fills with the linked Invoice.",
+    )
 
     def __init__(self, *args, conn, read_only: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -102,6 +115,8 @@ class SettingsForm(forms.Form):
             "opportunity_external_field": f.invoice,
             "open_stage": f.open_stage,
             "paid_field": f.paid,
+            "invoice_match_field": f.invoice_match,
+            "invoice_lookup_field": f.invoice_lookup,
         }
         if read_only:
             for field in self.fields.values():
@@ -124,6 +139,17 @@ class SettingsForm(forms.Form):
 
     def clean_paid_field(self) -> str:
         return self._api_name("paid_field")
+
+    # Left empty (or posted by a page from before these fields existed): the default name.
+    def clean_invoice_match_field(self) -> str:
+        if not self.cleaned_data["invoice_match_field"].strip():
+            return orgmod.DEFAULT_INVOICE_MATCH_FIELD
+        return self._api_name("invoice_match_field")
+
+    def clean_invoice_lookup_field(self) -> str:
+        if not self.cleaned_data["invoice_lookup_field"].strip():
+            return orgmod.DEFAULT_INVOICE_LOOKUP_FIELD
+        return self._api_name("invoice_lookup_field")
 
     def save(self, conn, *, actor=None) -> SavedSettings:
         """Keep what changed, then re-read the org's fields and stages for the new names (a network call,

@@ -81,6 +81,11 @@ class Salesforce(Integration):
         sentence += f"; {used:,} of {int(daily.get('Max', 0)):,} daily API requests used."
         for entry in found["missing_fields"]:
             sentence += f" Missing: the field {entry['sobject']}.{entry['field']} (see the connection page)."
+        for entry in found["invoice_link_missing"]:
+            sentence += (
+                f" To link Order Management's Invoices: the field {entry['sobject']}.{entry['field']} is "
+                f"{entry['problem']} (see the Salesforce settings page)."
+            )
         return sentence
 
     # --- sending --------------------------------------------------------------------------------

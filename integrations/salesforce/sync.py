@@ -9,12 +9,17 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 
 from integrations.salesforce import org as orgmod
-from integrations.salesforce.client import SalesforceClient, describe_errors
+from integrations.salesforce.client import SalesforceClient, describe_errors, soql_string
+from mlconnector.connections import services
 from mlconnector.contract import SyncResult
 from mlconnector.http import NotFound, ProviderError, RateLimited, Rejected, Unavailable
 from mlconnector.pipeline.models import RecordLink
 
 PAID_STATUSES = {"paid", "autopaid"}
+RESTRICTED = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+# The lookup field refused: gone, or not editable by the Run As user (the link pauses, the write goes on).
+LINK_FIELD_REFUSED = ("INVALID_FIELD", "INVALID_FIELD_FOR_INSERT_UPDATE")
+INVOICES_PER_QUERY = 200
 
 
 def money(value) -> tuple[Decimal | None, str]:
@@ -107,6 +112,7 @@ class Writer:
         self.conn = conn
         self.client = client
         self.f = orgmod.fields(conn)
+        self.link_error = ""  # why Salesforce refused the Invoice query, when it did
 
     # --- Accounts ----------------------------------------------------------------------------
     def _upsert(self, sobject: str, field: str, value: str, body: dict, what: str):
@@ -191,33 +197,142 @@ class Writer:
             body[self.f.paid] = paid
         return _clean(body)
 
+    # --- the Salesforce Invoice (Order Management) -----------------------------------------------
+    @property
+    def links_invoices(self) -> bool:
+        """The org has Order Management's Invoice and both fields of the link are there."""
+        config = self.conn.config or {}
+        return bool(config.get("order_management") and config.get("invoice_link"))
+
+    def invoices_for(self, invoice_ids: list[str]) -> dict[str, str]:
+        """FreshBooks invoice id -> the Salesforce Invoice carrying it in the match field: links found
+        before cost nothing, the rest one SOQL query per 200. Empty when not linking. A match field
+        that has gone pauses the link (the settings page says what to create); it never fails a write."""
+        if not self.links_invoices or not invoice_ids:
+            return {}
+        found = dict(
+            RecordLink.objects.filter(
+                connection=self.conn, source_type="invoice", remote_type="Invoice", source_id__in=invoice_ids
+            ).values_list("source_id", "remote_id")
+        )
+        rest = [i for i in dict.fromkeys(invoice_ids) if i and i not in found]
+        field = self.f.invoice_match
+        if rest and not orgmod.API_NAME.match(field):
+            return found
+        for start in range(0, len(rest), INVOICES_PER_QUERY):
+            chunk = rest[start : start + INVOICES_PER_QUERY]
+            values = ", ".join(soql_string(v) for v in chunk)
+            # The field is a checked API name (API_NAME) and each value a quoted, escaped SOQL literal.
+            soql = f"SELECT Id, {field} FROM Invoice WHERE {field} IN ({values}) ORDER BY CreatedDate"  # noqa: S608
+            try:
+                rows = list(self.client.query(soql))
+            except (Rejected, NotFound) as exc:
+                if exc.code == "INVALID_TYPE":  # the org lost Order Management since it was inspected
+                    services.update_config(
+                        self.conn,
+                        {"order_management": False, "invoice_link": False},
+                        message="Salesforce Order Management no longer detected (no Invoice object)",
+                    )
+                    return {}
+                if exc.code == "INVALID_FIELD":
+                    orgmod.note_link_problem(self.conn, orgmod.link_field("Invoice", field))
+                    return found
+                # Anything else Salesforce refuses about this query (a match field of another type, …)
+                # leaves these Opportunities unlinked this time, with its words, and never fails them.
+                self.link_error = exc.message
+                return found
+            for row in rows:  # oldest first: several Invoices with one FreshBooks id link the oldest
+                key = str(row.get(field) or "")
+                if key in chunk and key not in found and row.get("Id"):
+                    found[key] = str(row["Id"])
+                    self._link("invoice", key, "Invoice", found[key], {})
+        return found
+
+    def link_told(self, invoice_id: str, found: dict[str, str]) -> str:
+        """What the audit row says of the Invoice link; nothing at all without Order Management."""
+        config = self.conn.config or {}
+        if not config.get("order_management"):
+            return ""
+        if not config.get("invoice_link"):
+            fields = ", ".join(f"{m['sobject']}.{m['field']}" for m in config.get("invoice_link_missing") or [])
+            return (
+                "; Salesforce Invoice not linked: "
+                + (f"create {fields}" if fields else "check the Invoice fields")
+                + " (see the Salesforce settings page)"
+            )
+        if invoice_id in found:
+            return f"; linked to Salesforce Invoice {found[invoice_id]}"
+        if self.link_error:
+            return f"; Salesforce Invoice not looked up: {self.link_error}"
+        return (
+            f"; Salesforce Invoice not found: no Invoice has {self.f.invoice_match} = {invoice_id} yet "
+            "(a later event or a replay links it)"
+        )
+
+    def link_refused(self, invoice_id: str, body: dict, exc: ProviderError) -> bool:
+        """Salesforce refused the Opportunity because of the Invoice lookup: forget the link (a deleted
+        Invoice) or pause linking (the field is gone or not editable). True when the write should be
+        tried again, without that lookup."""
+        lookup = self.f.invoice_lookup
+        if lookup not in body or lookup not in (exc.message or ""):
+            return False
+        if exc.code == "INVALID_CROSS_REFERENCE_KEY":  # the linked Invoice was deleted in Salesforce
+            RecordLink.objects.filter(
+                connection=self.conn, source_type="invoice", source_id=invoice_id, remote_type="Invoice"
+            ).delete()
+            return True
+        if exc.code in LINK_FIELD_REFUSED:
+            problem = "missing" if exc.code == "INVALID_FIELD" else orgmod.NOT_EDITABLE
+            orgmod.note_link_problem(self.conn, orgmod.link_field("Opportunity", lookup, problem))
+            return True
+        return False
+
+    def _write_opportunity(self, invoice_id: str, body: dict, what: str, won: bool, found: dict, account_id: str):
+        retried: set[str] = set()
+        while True:
+            try:
+                return self._upsert("Opportunity", self.f.invoice, invoice_id, body, what)
+            except Rejected as exc:
+                if "link" not in retried and self.link_refused(invoice_id, body, exc):
+                    retried.add("link")
+                    body.pop(self.f.invoice_lookup, None)
+                    found.pop(invoice_id, None)
+                    found.update(self.invoices_for([invoice_id]))  # another Invoice may carry it now
+                    if invoice_id in found:
+                        body[self.f.invoice_lookup] = found[invoice_id]
+                    continue
+                if exc.code == RESTRICTED:
+                    if won and "stage" not in retried:
+                        # The won stage was renamed or replaced since it was discovered: discover it again, once.
+                        retried.add("stage")
+                        body["StageName"] = orgmod.won_stage(self.conn, self.client, fresh=True)
+                        continue
+                    if not won:
+                        raise Rejected(
+                            f"{exc.message}. Choose an open stage this org has on the Salesforce settings page, "
+                            "then replay.",
+                            status=exc.status,
+                            code=exc.code,
+                        ) from None
+                if exc.code == "INVALID_CROSS_REFERENCE_KEY" and self.f.invoice_lookup not in exc.message:
+                    # the linked Account was deleted in Salesforce
+                    RecordLink.objects.filter(
+                        connection=self.conn, source_type="client", remote_type="Account", remote_id=account_id
+                    ).delete()
+                raise
+
     def sync_invoice(self, invoice_id: str, invoice: dict) -> SyncResult:
         state, paid, outstanding, amount, code = invoice_state(invoice)
         account_id, before = self.account_for(invoice)
         won = state == "paid"
         stage = orgmod.won_stage(self.conn, self.client) if won else self.f.open_stage
+        found = self.invoices_for([invoice_id])
         body = self.opportunity_body(invoice, account_id, stage)
+        if invoice_id in found:
+            body[self.f.invoice_lookup] = found[invoice_id]
         what = f"upsert Opportunity for FreshBooks invoice {invoice.get('invoice_number') or invoice_id}"
-        try:
-            done = self._upsert("Opportunity", self.f.invoice, invoice_id, body, what)
-        except Rejected as exc:
-            if not (won and exc.code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"):
-                if exc.code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST":
-                    raise Rejected(
-                        f"{exc.message}. Choose an open stage this org has on the Salesforce settings page, then "
-                        "replay.",
-                        status=exc.status,
-                        code=exc.code,
-                    ) from None
-                if exc.code == "INVALID_CROSS_REFERENCE_KEY":  # the linked Account was deleted in Salesforce
-                    RecordLink.objects.filter(
-                        connection=self.conn, source_type="client", remote_type="Account", remote_id=account_id
-                    ).delete()
-                raise
-            # The won stage was renamed or replaced since it was discovered: discover it again, once.
-            stage = orgmod.won_stage(self.conn, self.client, fresh=True)
-            body["StageName"] = stage
-            done = self._upsert("Opportunity", self.f.invoice, invoice_id, body, what)
+        done = self._write_opportunity(invoice_id, body, what, won, found, account_id)
+        stage = body["StageName"]
         self._link("invoice", invoice_id, "Opportunity", done.id, {"name": body["Name"], "account": account_id})
         verb = "created" if done.created else "updated"
         if won:
@@ -226,6 +341,7 @@ class Writer:
             told = f"{show(paid, code)} of {show(amount, code)} paid so far; left open in “{stage}”"
         else:
             told = f"{show(amount, code)}, closes {body.get('CloseDate', '—')}, stage “{stage}”"
+        told += self.link_told(invoice_id, found)
         return SyncResult(remote_id=done.id, message=f"{before}Opportunity “{body['Name']}” {verb}: {told}")
 
 
@@ -288,17 +404,23 @@ class CollectionWriter(Writer):
         org refuses is left out (None) for the one-record path to discover again."""
         won = any(invoice_state(inv)[0] == "paid" for _, _, inv, _ in items)
         won_stage = orgmod.won_stage(self.conn, self.client) if won else ""
+        found = self.invoices_for([invoice_id for _, invoice_id, _, _ in items])  # one query per 200, if linking
         bodies = []
         for _, invoice_id, invoice, account_id in items:
             stage = won_stage if invoice_state(invoice)[0] == "paid" else self.f.open_stage
-            bodies.append((invoice_id, self.opportunity_body(invoice, account_id, stage)))
+            body = self.opportunity_body(invoice, account_id, stage)
+            if invoice_id in found:
+                body[self.f.invoice_lookup] = found[invoice_id]
+            bodies.append((invoice_id, body))
         answers = self._collection("Opportunity", self.f.invoice, bodies)
         results: dict[int, SyncResult | ProviderError] = {}
         for (pk, invoice_id, _, account_id), (_, body), answer in zip(items, bodies, answers, strict=True):
             if not answer.get("success"):
                 error = record_error(answer.get("errors") or [])
-                if error.code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" and body["StageName"] == won_stage:
+                if error.code == RESTRICTED and body["StageName"] == won_stage:
                     continue  # the one-record path discovers the won stage again
+                if self.link_refused(invoice_id, body, error):
+                    continue  # the one-record path writes it without that Invoice lookup
                 results[pk] = error
                 continue
             self._link(
@@ -306,6 +428,8 @@ class CollectionWriter(Writer):
             )
             verb = "created" if answer.get("created") else "updated"
             results[pk] = SyncResult(
-                remote_id=str(answer["id"]), message=f"Opportunity “{body['Name']}” {verb}: stage “{body['StageName']}”"
+                remote_id=str(answer["id"]),
+                message=f"Opportunity “{body['Name']}” {verb}: stage “{body['StageName']}”"
+                + self.link_told(invoice_id, found),
             )
         return results

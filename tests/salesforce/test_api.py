@@ -131,3 +131,26 @@ def test_the_org_reads_as_the_connection_page_shows_it_without_calling_salesforc
         ("Account", "FreshBooks_Client_Id__c", "missing")
     ]
     assert "Text (255), External ID, Unique" == org["missing_fields"][0]["type"]
+
+
+def test_the_invoice_link_fields_are_settings_too_and_the_org_says_whether_invoices_are_linked(conn, api):
+    url = f"/api/v1/salesforce/{conn.pk}/settings/"
+    body = api["viewer_a"].get(url).json()
+    assert body["invoice_match_field"] == "FreshBooks_Invoice_Id__c"
+    assert body["invoice_lookup_field"] == "FreshBooks_Salesforce_Invoice__c"
+    bad = api["admin_a"].patch(url, {"invoice_lookup_field": "Salesforce Invoice"})
+    assert bad.status_code == 400 and list(bad.json()["error"]["fields"]) == ["invoice_lookup_field"]
+    assert Connection.objects.get(pk=conn.pk).config.get("invoice_lookup_field") is None
+
+    sf.set_order_management(True, with_fields=False)  # Invoice exists; the link's two fields do not yet
+    answer = api["admin_a"].patch(url, {"invoice_lookup_field": "Linked_Invoice__c"})
+    assert answer.status_code == 200 and answer.json()["changed"] == ["invoice_lookup_field"]
+    org = api["viewer_a"].get(f"/api/v1/salesforce/{conn.pk}/org/").json()
+    assert org["order_management"] is True and org["invoice_link"] is False
+    assert {(m["sobject"], m["field"]) for m in org["invoice_link_missing"]} == {
+        ("Invoice", "FreshBooks_Invoice_Id__c"),
+        ("Opportunity", "Linked_Invoice__c"),
+    }
+    # A PUT that leaves the link's fields out puts their default names back.
+    answer = api["admin_a"].put(url, DEFAULTS)
+    assert answer.status_code == 200 and answer.json()["invoice_lookup_field"] == "FreshBooks_Salesforce_Invoice__c"

@@ -178,3 +178,49 @@ def test_the_console_shows_the_org_and_its_switches_work(token):
     account = sf.accounts()[0]
     record = Client().get(f"/sandbox/salesforce/{sf.DEMO_HOST}/lightning/r/Account/{account['Id']}/view")
     assert record.status_code == 200 and "Northwind Traders" in record.content.decode()
+
+
+def test_order_management_puts_invoice_in_describe_and_keeps_it_read_only(token):
+    names = {o["name"] for o in call("get", f"{V}/sobjects", token).json()["sobjects"]}
+    assert "Invoice" not in names and "Opportunity" in names
+    absent = call("get", f"{V}/query", token, QUERY_STRING="q=SELECT+Id+FROM+Invoice")
+    assert absent.status_code == 400 and absent.json()[0]["errorCode"] == "INVALID_TYPE"
+    assert call("get", f"{V}/sobjects/Invoice/describe", token).status_code == 404
+
+    sf.set_order_management(True)
+    assert "Invoice" in {o["name"] for o in call("get", f"{V}/sobjects", token).json()["sobjects"]}
+    opp_fields = {f["name"]: f for f in call("get", f"{V}/sobjects/Opportunity/describe", token).json()["fields"]}
+    assert opp_fields["FreshBooks_Salesforce_Invoice__c"]["type"] == "reference"
+    assert opp_fields["FreshBooks_Salesforce_Invoice__c"]["referenceTo"] == ["Invoice"]
+    created = call("post", f"{V}/sobjects/Invoice", token, {"Description": "x"})
+    assert (
+        created.status_code == 400 and created.json()[0]["errorCode"] == "INVALID_TYPE"
+    )  # Order Management makes them
+
+    invoice = sf.add_invoice("it's-42", amount="10.00")
+    q = "q=SELECT+Id,+FreshBooks_Invoice_Id__c+FROM+Invoice+WHERE+FreshBooks_Invoice_Id__c+IN+('it\\'s-42')"
+    found = call("get", f"{V}/query", token, QUERY_STRING=q).json()
+    assert [r["Id"] for r in found["records"]] == [invoice]
+
+    body = {"Name": "O", "StageName": "Prospecting", "CloseDate": "2026-01-31"}
+    bad = call(
+        "post", f"{V}/sobjects/Opportunity", token, {**body, "FreshBooks_Salesforce_Invoice__c": "3ttXX0000000001AAA"}
+    )
+    assert bad.status_code == 400 and bad.json()[0]["errorCode"] == "INVALID_CROSS_REFERENCE_KEY"
+    good = call("post", f"{V}/sobjects/Opportunity", token, {**body, "FreshBooks_Salesforce_Invoice__c": invoice})
+    assert good.status_code == 201
+    assert call("delete", f"{V}/sobjects/Invoice/{invoice}", token).status_code == 204
+    assert sf.opportunities()[0]["FreshBooks_Salesforce_Invoice__c"] is None  # the lookup is cleared
+
+
+def test_the_console_switches_order_management_and_makes_invoices(token):
+    console = f"/sandbox/salesforce/console/{sf.DEMO_HOST}"
+    assert Client().post(f"{console}/order-management/", {"value": "1"}).status_code == 302
+    assert Client().post(f"{console}/invoice/", {"freshbooks_invoice_id": "77", "amount": "12.50"}).status_code == 302
+    only_invoice = sf.invoices()
+    assert len(only_invoice) == 1 and only_invoice[0]["FreshBooks_Invoice_Id__c"] == "77"
+    assert only_invoice[0]["Status"] == "Posted" and only_invoice[0]["DocumentNumber"] == "INV-00000001"
+    page = Client().get("/sandbox/salesforce/").content.decode()
+    assert "Invoices (1)" in page and "Opportunity.FreshBooks_Salesforce_Invoice__c" in page
+    assert Client().post(f"{console}/order-management/", {"value": "0"}).status_code == 302
+    assert "Invoices (" not in Client().get("/sandbox/salesforce/").content.decode()

@@ -13,7 +13,8 @@ host is reached; in production it is the host itself). Routes under a host (api.
 
 The console (pages.py, /sandbox/salesforce/) shows each org's Accounts and Opportunities and the
 org's Setup switches: the external-id fields, a validation rule, the won stage's name, API access,
-the client-credentials user, sessions, the daily API allowance.
+the client-credentials user, sessions, the daily API allowance, and Order Management (the Invoice
+object, with Invoices made on the console as Order Management makes them from order summaries).
 
 Wire facts: ../shared/vendors/freshbooks-gocardless-salesforce.md §3. State: state.py; SOQL: soql.py.
 """
@@ -23,9 +24,11 @@ from __future__ import annotations
 from integrations.salesforce.sandbox.control import (
     accounts,
     add_field,
+    add_invoice,
     add_record,
     api_usage,
     end_sessions,
+    invoices,
     opportunities,
     org,
     remove_field,
@@ -33,6 +36,7 @@ from integrations.salesforce.sandbox.control import (
     sessions_issued,
     set_api_usage,
     set_flag,
+    set_order_management,
     set_validation_rule,
 )
 from integrations.salesforce.sandbox.state import (
@@ -61,10 +65,12 @@ __all__ = [
     "PROVIDER",
     "accounts",
     "add_field",
+    "add_invoice",
     "add_record",
     "api_usage",
     "end_sessions",
     "ensure_org",
+    "invoices",
     "opportunities",
     "org",
     "remove_field",
@@ -74,5 +80,6 @@ __all__ = [
     "sessions_issued",
     "set_api_usage",
     "set_flag",
+    "set_order_management",
     "set_validation_rule",
 ]

@@ -156,7 +156,7 @@ def _api(handler):
 
 
 def _sobject(org, name: str) -> str:
-    if name not in st.STANDARD_FIELDS:
+    if not st.has_object(org, name):  # Invoice without Order Management: as if it did not exist
         raise Err(404, "NOT_FOUND", f"The requested resource does not exist: sObject type '{name}' is not supported.")
     return name
 
@@ -193,6 +193,7 @@ def global_describe(request, org, version):
                 "urls": {"sobject": f"/services/data/v{version}/sobjects/{n}"},
             }
             for n in st.STANDARD_FIELDS
+            if st.has_object(org, n)
         ],
     }
 
@@ -236,7 +237,7 @@ def record(request, org, version, sobject, record_id):
         st.write(org, sobject, _body(request), existing=found)
         return 204, None
     if request.method == "DELETE":
-        found.delete()
+        st.delete_record(org, sobject, found.object_id)
         return 204, None
     raise Err(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed. Allowed are GET,PATCH,DELETE")
 
@@ -302,7 +303,14 @@ def _batch_size(request, org) -> int:
 
 def _page(org, version: str, text: str, offset: int, size: int) -> dict:
     query = soql.parse(text)
-    sobject = _sobject(org, query.sobject)
+    if not st.has_object(org, query.sobject):
+        raise Err(
+            400,
+            "INVALID_TYPE",
+            f"sObject type '{query.sobject}' is not supported. If you are attempting to use a custom object, be sure "
+            "to append the '__c' after the entity name.",
+        )
+    sobject = query.sobject
     known = set(st.fields_of(org, sobject))
     rows = soql.run(query, st.query_rows(org, sobject), known)
     if query.count:

@@ -27,11 +27,55 @@ def remove_field(sobject: str, field: str, host: str = st.DEMO_HOST) -> None:
     _change(host, lambda d: d["fields"].get(sobject, {}).pop(field, None))
 
 
-def add_field(sobject: str, field: str, host: str = st.DEMO_HOST) -> None:
-    spec = st.DEFAULT_CUSTOM_FIELDS.get(sobject, {}).get(
-        field, {"type": "string", "externalId": True, "unique": True, "length": 255}
+def add_field(sobject: str, field: str, host: str = st.DEMO_HOST, spec: dict | None = None) -> None:
+    """Create a custom field: the spec given, else the one ml-connector's README asks for, else an
+    external-id Text (255)."""
+    spec = (
+        spec
+        or st.DEFAULT_CUSTOM_FIELDS.get(sobject, {}).get(field)
+        or st.ORDER_MANAGEMENT_FIELDS.get(sobject, {}).get(field)
+        or {"type": "string", "externalId": True, "unique": True, "length": 255}
     )
     _change(host, lambda d: d["fields"].setdefault(sobject, {}).__setitem__(field, dict(spec)))
+
+
+def set_order_management(on: bool, host: str = st.DEMO_HOST, *, with_fields: bool = True) -> None:
+    """The org gets (or loses) the Order Management licence: the Invoice object appears in describe.
+    With fields, the admin has also created what ml-connector links with: Invoice.FreshBooks_Invoice_Id__c
+    and the Opportunity's Lookup(Invoice). Without the licence neither field can exist."""
+
+    def change(d):
+        d["order_management"] = on
+        for sobject, specs in st.ORDER_MANAGEMENT_FIELDS.items():
+            for name, spec in specs.items():
+                if on and with_fields:
+                    d["fields"].setdefault(sobject, {})[name] = dict(spec)
+                elif not on:
+                    d["fields"].get(sobject, {}).pop(name, None)
+
+    _change(host, change)
+
+
+def add_invoice(
+    freshbooks_invoice_id: str = "",
+    *,
+    account_id: str = "",
+    amount: str = "",
+    host: str = st.DEMO_HOST,
+) -> str:
+    """An Invoice as Order Management makes it (from an order summary), carrying the FreshBooks invoice
+    id in Invoice.FreshBooks_Invoice_Id__c when that field exists. Returns its id."""
+    o = org(host)
+    if not o.data.get("order_management"):
+        raise ValueError("This org has no Order Management: turn it on first.")
+    data = {"BillingAccountId": account_id, "TotalAmount": amount, "TotalAmountWithTax": amount, "Balance": amount}
+    if freshbooks_invoice_id and st.INVOICE_MATCH_FIELD in o.data["fields"].get("Invoice", {}):
+        data[st.INVOICE_MATCH_FIELD] = str(freshbooks_invoice_id)
+    return st.create_invoice(o, data).object_id
+
+
+def invoices(host: str = st.DEMO_HOST) -> list[dict]:
+    return [dict(r.data, Id=r.object_id) for r in st.records(org(host), "Invoice").order_by("id")]
 
 
 def set_validation_rule(active: bool, sobject: str = "Account", host: str = st.DEMO_HOST) -> None:

@@ -40,9 +40,24 @@ def home(request):
                 "consumer_secret": st.CONSUMER_SECRET,
                 "custom_fields": [
                     {"sobject": sobject, "name": name, "present": name in fields.get(sobject, {})}
-                    for sobject, names in st.DEFAULT_CUSTOM_FIELDS.items()
+                    for group in (
+                        st.DEFAULT_CUSTOM_FIELDS,
+                        st.ORDER_MANAGEMENT_FIELDS if org.data.get("order_management") else {},
+                    )
+                    for sobject, names in group.items()
                     for name in names
                 ],
+                "order_management": bool(org.data.get("order_management")),
+                "invoices": [
+                    dict(
+                        r.data,
+                        Id=r.object_id,
+                        AccountName=accounts.get(r.data.get("BillingAccountId"), {}).get("Name", ""),
+                    )
+                    for r in st.records(org, "Invoice").order_by("id")
+                ]
+                if org.data.get("order_management")
+                else [],
                 "validation": bool(org.data.get("validation", {}).get("Account")),
                 "sessions": control.sessions_issued(org.key),
             }
@@ -52,7 +67,7 @@ def home(request):
 
 def record_page(request, host: str, sobject: str, record_id: str):
     org = st.org_for(host)
-    if org is None or sobject not in st.WRITABLE:
+    if org is None or sobject not in (*st.WRITABLE, *st.UPDATE_ONLY) or not st.has_object(org, sobject):
         raise Http404("No such org or object")
     found = st.by_id(org, sobject, record_id)
     if found is None:
@@ -87,6 +102,16 @@ def console_action(request, host: str, action: str):
         if name not in ("api_enabled", "run_as_user", "multi_currency"):
             raise Http404("No such switch")
         control.set_flag(name, p.get("value") == "1", host)
+    elif action == "order-management":
+        control.set_order_management(p.get("value") == "1", host)
+    elif action == "invoice":
+        if org.data.get("order_management"):
+            control.add_invoice(
+                (p.get("freshbooks_invoice_id") or "").strip(),
+                account_id=(p.get("account_id") or "").strip(),
+                amount=(p.get("amount") or "").strip(),
+                host=host,
+            )
     elif action == "sessions":
         control.end_sessions(host)
     elif action == "usage":

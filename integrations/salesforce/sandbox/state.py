@@ -8,7 +8,9 @@ changes on the console, live in the account's `data`:
   run_as_user (the connected app's client-credentials user is set), consumer_keys,
   stages (OpportunityStage rows), fields (custom fields per sObject: name -> spec),
   validation ({sObject: message}: an active validation rule refusing records without a billing
-  country), query_batch (records per query batch, 2000 like Salesforce).
+  country), query_batch (records per query batch, 2000 like Salesforce), order_management (the org
+  has the Order Management licence: the standard `Invoice` object exists, read-only to the API, its
+  records made on the console as Order Management makes them from order summaries).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ EXTERNAL_CLIENT_FIELD = "FreshBooks_Client_Id__c"
 EXTERNAL_INVOICE_FIELD = "FreshBooks_Invoice_Id__c"
 PAID_FIELD = "FreshBooks_Paid_Amount__c"
 EMAIL_FIELD = "FreshBooks_Email__c"
+INVOICE_MATCH_FIELD = "FreshBooks_Invoice_Id__c"  # on Invoice: the FreshBooks invoice id
+INVOICE_LOOKUP_FIELD = "FreshBooks_Salesforce_Invoice__c"  # on Opportunity: Lookup(Invoice)
 
 # (label, closed, won, sort order, default probability): Salesforce's default sales process.
 DEFAULT_STAGES = (
@@ -62,6 +66,7 @@ KEY_PREFIXES = {
     "OpportunityStage": "01J",
     "Organization": "00D",
     "Order": "801",
+    "Invoice": "3tt",
 }
 
 # Standard fields: name -> (type, createable/updateable, required on create, max length)
@@ -118,9 +123,30 @@ STANDARD_FIELDS: dict[str, dict[str, tuple[str, bool, bool, int]]] = {
         "EffectiveDate": ("date", True, True, 0),
         "TotalAmount": ("currency", False, False, 0),
     },
+    # Order Management's Invoice (API v48.0+): query, retrieve and update only; Order Management
+    # creates them from order summaries. Only in orgs with order_management on.
+    "Invoice": {
+        "Id": ("id", False, False, 18),
+        "BillingAccountId": ("reference", False, False, 18),
+        "DocumentNumber": ("string", False, False, 255),
+        "InvoiceNumber": ("string", False, False, 255),
+        "ReferenceEntityId": ("reference", False, False, 18),
+        "Status": ("picklist", False, False, 255),
+        "InvoiceDate": ("date", False, False, 0),
+        "DueDate": ("date", False, False, 0),
+        "TotalAmount": ("currency", False, False, 0),
+        "TotalAmountWithTax": ("currency", False, False, 0),
+        "Balance": ("currency", False, False, 0),
+        "CreatedDate": ("datetime", False, False, 0),
+        "LastModifiedDate": ("datetime", False, False, 0),
+    },
 }
 WRITABLE = ("Account", "Opportunity", "Order")
 QUERY_ONLY = ("OpportunityStage", "Organization")
+UPDATE_ONLY = ("Invoice",)
+# Objects an org has only with a licence: sObject -> the org's flag.
+LICENSED = {"Invoice": "order_management"}
+REFERENCES = {"AccountId": "Account", "BillingAccountId": "Account"}
 
 DEFAULT_CUSTOM_FIELDS = {
     "Account": {
@@ -130,6 +156,16 @@ DEFAULT_CUSTOM_FIELDS = {
     "Opportunity": {
         EXTERNAL_INVOICE_FIELD: {"type": "string", "externalId": True, "unique": True, "length": 255},
         PAID_FIELD: {"type": "currency", "externalId": False, "unique": False, "length": 0},
+    },
+}
+
+# What an admin creates to link each Opportunity to its Invoice (ml-connector's README).
+ORDER_MANAGEMENT_FIELDS = {
+    "Invoice": {
+        INVOICE_MATCH_FIELD: {"type": "string", "externalId": True, "unique": False, "length": 255},
+    },
+    "Opportunity": {
+        INVOICE_LOOKUP_FIELD: {"type": "reference", "referenceTo": ["Invoice"], "length": 18},
     },
 }
 
@@ -180,6 +216,7 @@ def default_org_data(name: str, *, sandbox: bool = False) -> dict:
         "fields": {k: dict(v) for k, v in DEFAULT_CUSTOM_FIELDS.items()},
         "validation": {},
         "query_batch": 2000,
+        "order_management": False,
     }
 
 
@@ -214,11 +251,17 @@ def new_id(sobject: str) -> str:
     return f"{prefix}Dm{secrets.token_hex(4).upper()}{next(_ids) % 10000:04d}AAE"[:18]
 
 
+def has_object(org: SandboxAccount, sobject: str) -> bool:
+    """Standard objects every org has, and the licensed ones (Invoice) when the org has the licence."""
+    return sobject in STANDARD_FIELDS and bool(org.data.get(LICENSED[sobject], False) if sobject in LICENSED else True)
+
+
 def fields_of(org: SandboxAccount, sobject: str) -> dict[str, dict]:
     """Every field of an sObject in this org: standard ones, then the org's custom fields."""
     out: dict[str, dict] = {}
     for name, (ftype, writable, required, length) in STANDARD_FIELDS[sobject].items():
         out[name] = {
+            "referenceTo": [REFERENCES[name]] if name in REFERENCES else [],
             "name": name,
             "type": ftype,
             "createable": writable,
@@ -243,14 +286,16 @@ def fields_of(org: SandboxAccount, sobject: str) -> dict[str, dict]:
         out[name] = {
             "name": name,
             "type": spec["type"],
-            "createable": True,
-            "updateable": True,
+            # field-level security: a field the Run As user may not edit ({"editable": False})
+            "createable": spec.get("editable", True),
+            "updateable": spec.get("editable", True),
             "nillable": True,
             "required": False,
             "length": spec.get("length", 0),
             "externalId": bool(spec.get("externalId")),
             "unique": bool(spec.get("unique")),
             "custom": True,
+            "referenceTo": list(spec.get("referenceTo") or []),
         }
     return out
 
@@ -279,6 +324,7 @@ def describe(org: SandboxAccount, sobject: str, version: str) -> dict:
                 "unique": f["unique"],
                 "custom": f["custom"],
                 "idLookup": f["externalId"] or f["name"] == "Id",
+                "referenceTo": f.get("referenceTo", []),
                 "picklistValues": [
                     {"value": s["ApiName"], "label": s["MasterLabel"], "active": True, "defaultValue": False}
                     for s in stages
@@ -359,6 +405,42 @@ def query_rows(org: SandboxAccount, sobject: str) -> list[dict]:
     return [dict(r.data, Id=r.object_id) for r in records(org, sobject).order_by("id")]
 
 
+def create_invoice(org: SandboxAccount, data: dict) -> SandboxObject:
+    """An Invoice as Order Management makes one (the API cannot create them): numbered, posted."""
+    count = records(org, "Invoice").count()
+    now = _now()
+    body = {
+        "DocumentNumber": f"INV-{count + 1:08d}",
+        "InvoiceNumber": f"INV-{count + 1:08d}",
+        "Status": "Posted",
+        "InvoiceDate": now[:10],
+        "CreatedDate": now,
+        "LastModifiedDate": now,
+        **{k: v for k, v in data.items() if v not in (None, "")},
+    }
+    created = SandboxObject.objects.create(
+        provider=PROVIDER, account=org, kind="Invoice", object_id=new_id("Invoice"), data=body
+    )
+    index(org, created)
+    return created
+
+
+def delete_record(org: SandboxAccount, sobject: str, record_id: str) -> bool:
+    """Delete a record; custom lookups pointing at it are cleared ("Clear the value of this field")."""
+    found = by_id(org, sobject, record_id)
+    if found is None:
+        return False
+    for kind, specs in (org.data.get("fields") or {}).items():
+        for name, spec in specs.items():
+            if sobject in (spec.get("referenceTo") or []):
+                for row in records(org, kind):
+                    if row.data.get(name) == found.object_id:
+                        row.data[name] = None
+                        row.save(update_fields=["data"])
+    found.delete()
+    return True
+
+
 def _now() -> str:
     return datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
@@ -410,7 +492,8 @@ def write(
     """Create (existing None) or update one record, enforcing what Salesforce enforces: known and
     writable fields, required fields, types and lengths, restricted picklists, lookups, active
     validation rules. Raises SalesforceError."""
-    if sobject not in WRITABLE:
+    # Invoices are only updated through the API (their custom fields); Order Management creates them.
+    if sobject not in WRITABLE and not (sobject in UPDATE_ONLY and existing is not None):
         raise SalesforceError(400, "INVALID_TYPE", f"sObject type '{sobject}' is not supported for this operation.")
     fields = fields_of(org, sobject)
     data = dict(existing.data) if existing is not None else {}
@@ -450,8 +533,14 @@ def write(
             data["Probability"] = stage["DefaultProbability"]
         if data.get("CurrencyIsoCode") is None and org.data.get("multi_currency"):
             data["CurrencyIsoCode"] = org.data.get("currency", "USD")
-    for name in ("AccountId",):
-        if data.get(name) and name in fields and by_id(org, "Account", str(data[name])) is None:
+    for name, field in fields.items():
+        # Lookups (AccountId, a custom Lookup(Invoice)) must name a record of the object they point to.
+        targets = field.get("referenceTo") or []
+        # A lookup is checked when it is written (AccountId always, as before): deleting a record clears
+        # the lookups pointing at it (delete_record), as Salesforce's default lookup option does.
+        if not data.get(name) or not targets or (name not in body and name != "AccountId"):
+            continue
+        if not any(has_object(org, t) and by_id(org, t, str(data[name])) is not None for t in targets):
             raise SalesforceError(
                 400, "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {data[name]}", [name]
             )
