@@ -504,6 +504,48 @@ HUBSPOT_INVOICE_UNAVAILABLE_CATEGORIES = env_list(
     "HUBSPOT_INVOICE_UNAVAILABLE_CATEGORIES", ["FEATURE_NOT_ENABLED", "FEATURE_NOT_AVAILABLE", "MISSING_SCOPES"]
 )
 HUBSPOT_TOKEN_PREFIXES = env_list("HUBSPOT_TOKEN_PREFIXES", ["pat-"])
+# OAuth for a public app (vendors doc §2.1), offered beside the private app token only when the server has
+# an app: its client id and secret (the sandbox has one outside production, so `make run` shows it).
+HUBSPOT_CLIENT_ID = os.environ.get("HUBSPOT_CLIENT_ID", "" if PRODUCTION else "sandbox-hubspot-client")
+HUBSPOT_CLIENT_SECRET = os.environ.get("HUBSPOT_CLIENT_SECRET", "" if PRODUCTION else "sandbox-hubspot-client-secret")
+# The consent page (EU accounts may use app-eu1.hubspot.com).
+HUBSPOT_AUTH_URL = os.environ.get(
+    "HUBSPOT_AUTH_URL",
+    "https://app.hubspot.com/oauth/authorize" if PRODUCTION else f"{_SANDBOX}/hubspot/oauth/authorize",
+)
+# The token endpoint on the API host: v1 is deprecated on 2027-02-16; its replacement is /oauth/2026-03/token
+# (the same form-encoded parameters in the body), so the path is a setting.
+HUBSPOT_TOKEN_PATH = os.environ.get("HUBSPOT_TOKEN_PATH", "/oauth/v1/token")
+# Required scopes the public app asks for (the same as the private app's), and optional ones.
+HUBSPOT_SCOPES = env_list(
+    "HUBSPOT_SCOPES",
+    [
+        "crm.objects.contacts.read",
+        "crm.objects.contacts.write",
+        "crm.objects.companies.read",
+        "crm.objects.companies.write",
+        "crm.objects.commercepayments.read",
+        "crm.objects.commercepayments.write",
+        "crm.schemas.contacts.write",
+        "crm.schemas.companies.write",
+        "crm.schemas.commercepayments.write",
+    ],
+)
+# Invoices (and their line items) may be refused by a hub (invoice writes in beta): asked as optional
+# scopes so the install works without them, and the invoice check reports what is missing.
+HUBSPOT_OPTIONAL_SCOPES = env_list(
+    "HUBSPOT_OPTIONAL_SCOPES",
+    [
+        "crm.objects.invoices.read",
+        "crm.objects.invoices.write",
+        "crm.objects.line_items.read",
+        "crm.objects.line_items.write",
+        "crm.schemas.invoices.write",
+        "crm.schemas.line_items.write",
+    ],
+)
+# Public OAuth apps: 110 requests per 10 s per installed account, and no daily headers (vendors doc §2.7).
+HUBSPOT_OAUTH_DEFAULT_BURST = int(os.environ.get("HUBSPOT_OAUTH_DEFAULT_BURST", "110"))
 
 # --- Logging: one structured line per event, secrets scrubbed by a filter on every handler ----
 MLCONNECTOR_LOG_FILE = os.environ.get("MLCONNECTOR_LOG_FILE", "")

@@ -37,6 +37,7 @@ SLACK_MESSAGE_URL = MLCONNECTOR_SANDBOX_URL + "/slack/channels/{channel}/#m{ts}"
 MONDAY_ITEM_URL = MLCONNECTOR_SANDBOX_URL + "/monday/boards/{board}/#item-{item}"
 HUBSPOT_API_URL = MLCONNECTOR_SANDBOX_URL + "/hubspot/api"
 HUBSPOT_RECORD_URL = MLCONNECTOR_SANDBOX_URL + "/hubspot/records/{type}/{id}/"
+HUBSPOT_AUTH_URL = MLCONNECTOR_SANDBOX_URL + "/hubspot/oauth/authorize"
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

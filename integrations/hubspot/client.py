@@ -1,5 +1,6 @@
-"""HubSpot's CRM REST API through the shared ApiClient: private app tokens, HubSpot's error bodies, and
-a per-hub request budget shared by every worker process.
+"""HubSpot's CRM REST API through the shared ApiClient: private app tokens or a public app's OAuth tokens
+(30 minutes, refreshed through the core's serialised refresh: oauth.py), HubSpot's error bodies, and a
+per-hub request budget shared by every worker process.
 
 Wire facts and their sources: ../shared/vendors/monday-hubspot-slack.md §2.
 - `Authorization: Bearer pat-…`, not the `private-app` header the OpenAPI files show (trap 12).
@@ -11,7 +12,10 @@ Wire facts and their sources: ../shared/vendors/monday-hubspot-slack.md §2.
   budget is spent evenly instead of in 429s. A 429 TEN_SECONDLY_ROLLING waits for the window
   (Retry-After, else the interval); DAILY (or Daily-Remaining 0) waits until midnight in the hub's
   time zone; 423 Locked and 477 Migration in Progress wait as told. Search has its own limit
-  (4/s, no headers) and its own pace.
+  (4/s, no headers) and its own pace. OAuth calls get no daily headers (and have no daily limit):
+  their budget is learned from the same Max / Interval headers, HUBSPOT_OAUTH_DEFAULT_BURST until then.
+- 401: EXPIRED_AUTHENTICATION (an OAuth token past its 30 minutes) or INVALID_AUTHENTICATION; the core
+  refreshes once when a refresh token is stored, else the connection needs reconnecting.
 """
 
 from __future__ import annotations
@@ -63,15 +67,35 @@ def seconds_to_midnight(time_zone: str) -> float:
 
 class HubSpotClient(TokenClient):
     provider = "hubspot"
-    token_label = "HubSpot private app"
+    token_label = "HubSpot"
     # Upserts, updates and associations are idempotent by nature and are marked so per call.
     idempotent_methods = frozenset({"GET", "HEAD", "PUT", "DELETE", "PATCH"})
 
-    def __init__(self, connection=None, *, token: str | None = None, hub_id: str = "", time_zone: str = "", **kwargs):
+    def __init__(
+        self,
+        connection=None,
+        *,
+        token: str | None = None,
+        hub_id: str = "",
+        time_zone: str = "",
+        oauth: bool | None = None,
+        **kwargs,
+    ):
         super().__init__(connection, access_token=token, **kwargs)
         self.hub_id = hub_id or (getattr(connection, "external_account_id", "") or "")
         config = getattr(connection, "config", None) or {}
         self.time_zone = time_zone or config.get("time_zone") or "UTC"
+        if oauth is None:
+            oauth = connection is not None and (connection.secrets() or {}).get("kind") == "oauth"
+        # A public app's tokens (30 minutes, refreshed) and its own budget: 110 per 10 s per hub, no daily limit.
+        self.oauth = oauth
+
+    def refresh_tokens(self, conn, audit):
+        """The network half of the core's serialised refresh (connections/tokens.py), OAuth connections only:
+        can_refresh() is true only when a refresh token is stored."""
+        from integrations.hubspot.oauth import refresh_tokens
+
+        return refresh_tokens(conn, audit)
 
     @property
     def base_url(self) -> str:
@@ -79,7 +103,9 @@ class HubSpotClient(TokenClient):
 
     # --- the shared budget ----------------------------------------------------------------------
     def _hub(self) -> str:
-        return self.hub_id or f"conn{getattr(self.connection, 'pk', None) or 'new'}"
+        hub = self.hub_id or f"conn{getattr(self.connection, 'pk', None) or 'new'}"
+        # HubSpot's budget is per app and hub: a public app's calls never share a private app's window.
+        return f"{hub}:oauth" if self.oauth else hub
 
     @staticmethod
     def _is_search(path: str) -> bool:
@@ -94,7 +120,7 @@ class HubSpotClient(TokenClient):
         learned = cache.get(f"hubspot:budget:{self._hub()}")
         if learned:
             return int(learned[0]), float(learned[1])
-        return settings.HUBSPOT_DEFAULT_BURST, 10.0
+        return (settings.HUBSPOT_OAUTH_DEFAULT_BURST if self.oauth else settings.HUBSPOT_DEFAULT_BURST), 10.0
 
     def pace(self, method: str, path: str) -> float:
         from mlconnector.ratelimit import limiter

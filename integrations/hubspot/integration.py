@@ -3,7 +3,7 @@ payments become commerce payments, and each contact and company carries the clie
 
 A target that takes batches (up to HUBSPOT_BATCH_SIZE deliveries of one connection per call, through
 the core's batch seam) and can be backfilled from FreshBooks. Connects with a private app token and
-the hub id. Details: README.md in this folder.
+the hub id, or by signing in to a public app (OAuth) when the server has one. Details: README.md.
 """
 
 from __future__ import annotations
@@ -22,10 +22,23 @@ _PAIRS = {"client": ("contact", "contacts"), "vendor": ("company", "companies"),
 _PAIRS["payment"] = ("payment", "commerce_payments")
 
 
+class _WhenConfigured:
+    """`oauth_module` only while the server has a HubSpot app: the core offers sign-in (the connect
+    route, the token form's "Prefer signing in?", the home page's second link) exactly when it reads one."""
+
+    def __get__(self, obj, owner=None) -> str:
+        from integrations.hubspot.oauth import configured
+
+        return "integrations.hubspot.oauth" if configured() else ""
+
+
 class HubSpot(Integration):
     provider = "hubspot"
     label = "HubSpot"
     auth_kind = "token"
+    oauth_module = _WhenConfigured()
+    # Sign-in when there is an app, else the token form; a private app connection reconnects with a token.
+    connect_view = "hubspot-connect"
     urlconf = "integrations.hubspot.urls"
     api_urlconf = "integrations.hubspot.api"
     setup_template = "hubspot/_setup.html"

@@ -1,15 +1,38 @@
-"""HubSpot's settings on its connection page: real time or a digest, and "check invoice support now"."""
+"""HubSpot's pages: where Connect leads (sign-in or the token form), and the settings on its connection
+page: real time or a digest, and "check invoice support now"."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from integrations.hubspot import support
 from integrations.hubspot.forms import ScheduleForm
 from mlconnector.connections.views import _own_connection, _require_admin
+
+
+@login_required
+def connect(request):
+    """Connect or Reconnect: HubSpot sign-in (OAuth) when the server has a HubSpot app, else the private
+    app token form; a connection made with a private app token is reconnected with a token."""
+    _require_admin(request)
+    from integrations.hubspot.oauth import configured
+
+    query, by_token = "", not configured()
+    if request.GET.get("connection"):
+        if not request.GET["connection"].isdigit():
+            from django.http import Http404
+
+            raise Http404("No such connection")
+        conn = _hubspot(request, int(request.GET["connection"]))
+        query = f"?connection={conn.pk}"
+        by_token = by_token or (conn.secrets() or {}).get("kind") != "oauth"
+    if by_token:
+        return redirect(reverse("connection-token", args=["hubspot"]) + query)
+    return redirect(reverse("connection-connect", args=["hubspot"]) + query)
 
 
 def _hubspot(request, pk: int):

@@ -17,6 +17,22 @@ def connect_hubspot(client: Client, token: str | None = None, hub: int | str = s
     return client.post(reverse("connection-token", args=["hubspot"]), {"token": token, "account": str(hub)})
 
 
+def connect_hubspot_oauth(client: Client, decision: str = "allow", query: str = "", hub: int | str | None = None):
+    """Drive the browser flow: Connect → the sandbox's consent page → decision → back to ml-connector.
+    Returns the page the callback leads to (followed)."""
+    start = client.get("/hubspot/connect/" + query)
+    assert start.status_code == 302 and start["Location"].startswith("/connections/hubspot/connect/"), start
+    begin = client.get(start["Location"])
+    assert begin.status_code == 302, begin.content[:500]
+    consent = begin["Location"]
+    assert consent.startswith("http://testserver/sandbox/hubspot/oauth/authorize?"), consent
+    path = consent.removeprefix("http://testserver")
+    assert client.get(path).status_code == 200
+    back = client.post(path, {"decision": decision, "hub": str(hub or sandbox.DEMO_HUB_ID)})
+    assert back.status_code == 302
+    return client.get(back["Location"].removeprefix("http://testserver"), follow=True)
+
+
 def hubspot_connection(client: Client) -> Connection:
     response = connect_hubspot(client)
     assert response.status_code == 302, response.content.decode()[:3000]

@@ -12,7 +12,7 @@ from tests.hubspot.helpers import hubspot_connection
 
 pytestmark = pytest.mark.django_db
 
-COVERED_VIEWS = {"hubspot-schedule", "hubspot-check-invoices"}
+COVERED_VIEWS = {"hubspot-schedule", "hubspot-check-invoices", "hubspot-connect"}
 
 
 @pytest.fixture
@@ -50,3 +50,13 @@ def test_only_the_tenants_admin_can_ask_for_an_invoice_check(hubspot, personas):
 def test_the_viewer_sees_the_schedule_but_cannot_save_it(hubspot, personas):
     page = client_for(personas["viewer_a"]).get(f"/connections/{hubspot.pk}/").content.decode()
     assert "When HubSpot changes" in page and "Save schedule" not in page
+
+
+def test_only_the_tenants_admin_can_start_connect_or_reconnect(hubspot, personas):
+    url = reverse("hubspot-connect")
+    reconnect = f"{url}?connection={hubspot.pk}"
+    assert client_for(personas["admin_b"]).get(reconnect).status_code == 404
+    assert client_for(personas["viewer_a"]).get(url).status_code == 403
+    assert client_for(personas["viewer_a"]).get(reconnect).status_code == 403
+    assert client_for(personas["admin_a"]).get(reconnect).status_code == 302
+    assert client_for(personas["admin_a"]).get(f"{url}?connection=not-a-number").status_code == 404

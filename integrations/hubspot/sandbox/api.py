@@ -1,9 +1,11 @@
 """The HubSpot sandbox's REST API, at /sandbox/hubspot/api/ (settings.HUBSPOT_API_URL).
 
-Every call: faults first (integrations.sandbox.faults, e.g. 423 or 477), then `Authorization: Bearer`
-(401 INVALID_AUTHENTICATION), then the rate limits (limits.py), then the path and body are checked
-against HubSpot's OpenAPI files (spec.py: an undocumented path is a 404, a body of the wrong shape a
-400), then the operation runs against the portal's records (objects.py).
+Every call: faults first (integrations.sandbox.faults, e.g. 423 or 477), then the OAuth token endpoint
+(oauth/<version>/token, oauth.py) apart, then `Authorization: Bearer` (401 INVALID_AUTHENTICATION, or
+EXPIRED_AUTHENTICATION for an OAuth access token past its 30 minutes), then the rate limits
+(limits.py), then the path and body are checked against HubSpot's OpenAPI files (spec.py: an
+undocumented path is a 404, a body of the wrong shape a 400), then the operation runs against the
+portal's records (objects.py).
 
 Batch semantics (vendors doc §2.3): at most 100 inputs; when every input carries its own
 objectWriteTraceId, each input succeeds or fails on its own and a partial failure answers 207 with
@@ -44,6 +46,7 @@ PROPS = re.compile(r"/crm/v3/properties/(?P<type>[^/]+)(?:/(?P<rest>.+))?")
 # Endpoints HubSpot documents elsewhere than the stored specs (account info, properties).
 LABELS = re.compile(r"/crm/v4/associations/(?P<from>[^/]+)/(?P<to>[^/]+)/labels")
 UNSPECIFIED = (re.compile(r"/account-info/v3/details"), PROPS, LABELS)
+TOKEN_PATH = re.compile(r"/oauth/(?P<version>[^/]+)/token")
 
 
 def _now() -> str:
@@ -73,6 +76,11 @@ def api(request, path: str) -> HttpResponse:
     if fault is not None:
         limits.count("faults")
         return fault
+    oauth_token = TOKEN_PATH.fullmatch(path)
+    if oauth_token:  # the public app's token endpoint, on the API host like HubSpot's
+        from integrations.hubspot.sandbox import oauth
+
+        return oauth.token(request, oauth_token.group("version"))
     headers: dict[str, str] = {}
     try:
         token = authenticate(bearer_token(request))

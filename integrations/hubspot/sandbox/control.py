@@ -8,6 +8,9 @@ set_invoice_writes("enabled" | "missing_scope" | "not_enabled")
 set_limits(burst=190, daily=None, search_per_second=None)
 inject("429" | "daily" | "423" | "477" | "500", match="", times=1)
 add_portal(hub_id, name) ; stats() ; reset()
+The public app (OAuth, oauth.py): expire_oauth_tokens(hub_id=None) (access tokens expire now),
+revoke_oauth_app(hub_id=None) (uninstalled: access and refresh tokens refused),
+set_oauth(rotate_refresh=None, access_ttl=None, grant_optional=None, burst=None)
 """
 
 from __future__ import annotations
@@ -153,7 +156,17 @@ def settings_of(account=None) -> dict:
     account = account or portal()
     return {
         name: setting(account, name)
-        for name in ("time_zone", "currency", "burst_limit", "daily_limit", "search_per_second", "invoices")
+        for name in (
+            "time_zone",
+            "currency",
+            "burst_limit",
+            "daily_limit",
+            "search_per_second",
+            "invoices",
+            "oauth_burst_limit",
+            "oauth_access_ttl",
+            "oauth_rotate_refresh",
+        )
     }
 
 
@@ -165,3 +178,30 @@ def reset() -> SandboxAccount:
     faults.clear(PROVIDER)
     limits.reset()
     return portal()
+
+
+def expire_oauth_tokens(hub_id: int | str | None = None) -> int:
+    from integrations.hubspot.sandbox import oauth
+
+    return oauth.expire_access_tokens(portal(hub_id) if hub_id else portal())
+
+
+def revoke_oauth_app(hub_id: int | str | None = None) -> int:
+    from integrations.hubspot.sandbox import oauth
+
+    return oauth.revoke_app(portal(hub_id) if hub_id else portal())
+
+
+def set_oauth(
+    rotate_refresh: bool | None = None,
+    access_ttl: int | None = None,
+    grant_optional: bool | None = None,
+    burst: int | None = None,
+) -> None:
+    values = {
+        "oauth_rotate_refresh": rotate_refresh,
+        "oauth_access_ttl": access_ttl,
+        "oauth_grant_optional": grant_optional,
+        "oauth_burst_limit": burst,
+    }
+    change(portal(), **{k: v for k, v in values.items() if v is not None})

@@ -1,10 +1,12 @@
 """The HubSpot sandbox's rate limits, with HubSpot's headers and 429 bodies (vendors doc §2.7).
 
-- Burst: N requests per rolling 10 s per private app token (Professional: 190), counted in one-second
-  buckets shared by every web process; over it, 429 with policyName TEN_SECONDLY_ROLLING.
+- Burst: N requests per rolling 10 s per private app token (Professional: 190), or per public app and
+  installed account for OAuth tokens (110), counted in one-second buckets shared by every web process;
+  over it, 429 with policyName TEN_SECONDLY_ROLLING.
 - Daily: per portal, reset at midnight in the portal's time zone; over it, 429 with policyName DAILY.
-- Every non-search answer carries X-HubSpot-RateLimit-{Max,Remaining,Interval-Milliseconds},
-  -Daily and -Daily-Remaining (private apps) and the deprecated -Secondly pair.
+  OAuth calls are not counted against it.
+- Every non-search answer carries X-HubSpot-RateLimit-{Max,Remaining,Interval-Milliseconds} and the
+  deprecated -Secondly pair; -Daily and -Daily-Remaining for private apps only (absent for OAuth).
 - Search has its own limit (4 requests/s per token) and no rate-limit headers at all.
 Counts of what happened (calls, writes per object type, 429s) are kept for the console and the
 benchmark (stats()).
@@ -72,23 +74,27 @@ def _rate_error(message: str, policy: str, retry_after: float | None, headers: d
 def charge(account, token) -> dict[str, str]:
     """Count one (non-search) call against the token's burst window and the portal's day; return the
     headers to send, or raise the 429 HubSpot would."""
-    limit = int(setting(account, "burst_limit"))
+    # A public app's window is per app and installed account (its tokens change every 30 minutes), with
+    # no daily limit and no daily headers; a private app's is per token, with the portal's day.
+    oauth = token.app_id is not None
+    limit = int(setting(account, "oauth_burst_limit" if oauth else "burst_limit"))
     interval_ms = int(setting(account, "interval_ms"))
     daily = int(setting(account, "daily_limit"))
     seconds = interval_ms / 1000
     now = time.time()
     second = int(now)
-    buckets = [f"hubspot:burst:{token.pk}:{s}" for s in range(second - math.ceil(seconds) + 1, second + 1)]
+    window = f"app{token.app_id}-{account.key}" if oauth else str(token.pk)
+    buckets = [f"hubspot:burst:{window}:{s}" for s in range(second - math.ceil(seconds) + 1, second + 1)]
     with db.cursor() as cur:
         _bump(cur, buckets[-1])
         placeholders = ",".join(["%s"] * len(buckets))
         cur.execute(f"SELECT COALESCE(SUM(value), 0) FROM {TABLE} WHERE key IN ({placeholders})", buckets)  # noqa: S608
         used = int(cur.fetchone()[0])
-        day_used = int(_bump(cur, _daily_key(account)))
+        day_used = 0 if oauth else int(_bump(cur, _daily_key(account)))
         if second % 30 == 0:  # drop old buckets now and then
             cur.execute(
                 f"DELETE FROM {TABLE} WHERE key LIKE %s AND key < %s",  # noqa: S608
-                [f"hubspot:burst:{token.pk}:%", buckets[0]],
+                [f"hubspot:burst:{window}:%", buckets[0]],
             )  # noqa: S608
         headers = {
             "X-HubSpot-RateLimit-Interval-Milliseconds": str(interval_ms),
@@ -96,16 +102,18 @@ def charge(account, token) -> dict[str, str]:
             "X-HubSpot-RateLimit-Remaining": str(max(0, limit - used)),
             "X-HubSpot-RateLimit-Secondly": str(max(1, limit // max(1, int(seconds)))),
             "X-HubSpot-RateLimit-Secondly-Remaining": str(max(0, limit // max(1, int(seconds)) - 1)),
-            "X-HubSpot-RateLimit-Daily": str(daily),
-            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, daily - day_used)),
         }
-        if day_used > daily:
+        if not oauth:
+            headers["X-HubSpot-RateLimit-Daily"] = str(daily)
+            headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(max(0, daily - day_used))
+        if not oauth and day_used > daily:
             _bump(cur, _daily_key(account), -1)
             count("429_daily")
             raise _rate_error("You have reached your daily limit.", "DAILY", None, headers)
         if used > limit:
             _bump(cur, buckets[-1], -1)  # a refused call is not counted
-            _bump(cur, _daily_key(account), -1)
+            if not oauth:
+                _bump(cur, _daily_key(account), -1)
             count("429_burst")
             # Retry-After: until the oldest bucket of the window leaves it (commonly sent, UNCONFIRMED).
             raise _rate_error(

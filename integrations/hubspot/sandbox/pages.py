@@ -72,7 +72,17 @@ def _table(account, name: str) -> dict:
 
 def home(request, new_token: str | None = None) -> HttpResponse:
     account = portal()
-    tokens = SandboxToken.objects.filter(provider=PROVIDER, account=account, revoked_at=None).order_by("-id")[:10]
+    tokens = SandboxToken.objects.filter(
+        provider=PROVIDER, account=account, revoked_at=None, kind=SandboxToken.Kind.ACCESS, app__isnull=True
+    ).order_by("-id")[:10]
+    from django.utils import timezone
+
+    from integrations.hubspot.sandbox import oauth
+
+    app = oauth.public_app()
+    live = SandboxToken.objects.filter(
+        provider=PROVIDER, account=account, app=app, kind=SandboxToken.Kind.ACCESS, revoked_at=None
+    ).filter(expires_at__gt=timezone.now())
     context = {
         "account": account,
         "settings": control.settings_of(account),
@@ -82,6 +92,8 @@ def home(request, new_token: str | None = None) -> HttpResponse:
             for t in tokens
         ],
         "new_token": new_token,
+        "oauth_app": app,
+        "oauth_live": live.count() if app else 0,
         "tables": [_table(account, n) for n in TITLES],
         "stats": limits.stats(),
         "faults": control.FAULT_LABELS,
@@ -131,6 +143,18 @@ def console_action(request, action: str) -> HttpResponse:
     elif action == "inject" and request.POST.get("fault") in control.FAULTS:
         control.inject(request.POST["fault"])
         messages.success(request, f"Queued: {control.FAULT_LABELS[request.POST['fault']]}.")
+    elif action == "oauth-expire":
+        control.expire_oauth_tokens()
+        messages.success(
+            request, "The public app's access tokens expired: its next call gets 401 EXPIRED_AUTHENTICATION."
+        )
+    elif action == "oauth-revoke":
+        control.revoke_oauth_app()
+        messages.success(request, "The public app was uninstalled: its access and refresh tokens are refused.")
+    elif action == "oauth-rotate":
+        rotate = request.POST.get("rotate") == "1"
+        control.set_oauth(rotate_refresh=rotate)
+        messages.success(request, "Refresh tokens now " + ("rotate (single use)." if rotate else "stay valid."))
     elif action == "reset-counters":
         limits.reset()
         messages.success(request, "Rate-limit windows and counters were reset.")

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from django.db import connection as db
+from django.utils import timezone
 
 from integrations.sandbox import tokens
 from integrations.sandbox.http import json_response
@@ -39,6 +40,14 @@ DEFAULTS = {
     "daily_limit": 625_000,
     "search_per_second": 4,
     "invoices": "enabled",
+    # A public app (OAuth): 110 requests per 10 s per installed account, no daily limit (vendors doc §2.7);
+    # access tokens last 30 minutes; refresh tokens are long-lived and answered back unchanged unless
+    # rotation is on (a new one per refresh, the spent one refused: stricter than HubSpot is reported to be).
+    "oauth_burst_limit": 110,
+    "oauth_access_ttl": 1800,
+    "oauth_rotate_refresh": False,
+    # Whether the consent grants the optional scopes (invoices, line items) the app asks for.
+    "oauth_grant_optional": True,
 }
 INVOICE_MODES = {
     "enabled": "Invoice writes accepted",
@@ -150,6 +159,22 @@ def authenticate(raw: str | None) -> SandboxToken:
         )
     token = tokens.find(PROVIDER, SandboxToken.Kind.ACCESS, raw)
     if token is None:
+        expired = SandboxToken.objects.filter(
+            provider=PROVIDER,
+            kind=SandboxToken.Kind.ACCESS,
+            token_hash=tokens.hash_secret(raw),
+            revoked_at=None,
+            expires_at__lte=timezone.now(),
+        ).first()
+        if expired is not None:  # an OAuth access token past its 30 minutes (vendors doc §2.8)
+            ago = max(1, int((timezone.now() - expired.expires_at).total_seconds()))
+            raise HubSpotError(
+                401,
+                f"The OAuth token used to make this call expired {ago} second(s) ago.",
+                "EXPIRED_AUTHENTICATION",
+                context={"expire time": [expired.expires_at.isoformat()]},
+                headers={"x-hubspot-auth-failure": "401 Unauthorized"},
+            )
         raise HubSpotError(
             401,
             "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find "
