@@ -191,13 +191,22 @@ class FreshBooks(Integration):
     # --- enrichment -----------------------------------------------------------------------------
     def enrich(self, event_type: str, object_id: str, audit: AuditContext) -> Enriched:
         record_type, _, action = event_type.partition(".")
-        if action == "delete":
-            return Enriched(record_type=record_type, record=None, version=f"deleted:{object_id}")
+        gone = Enriched(record_type=record_type, record=None, version=f"deleted:{object_id}")
+        if action == "delete" and record_type not in RECORD_TYPES:
+            return gone
         if record_type not in RECORD_TYPES:
             raise Rejected(f"cannot fetch a FreshBooks {record_type}")
         client = self.client(audit)
         includes = ("lines",) if record_type == "invoice" else ()
-        record = client.get_record(self.account_id, record_type, object_id, includes=includes)
+        try:
+            # A FreshBooks delete is soft (vis_state 1; https://www.freshbooks.com/api/active_deleted): the
+            # record is still readable, and targets see what was deleted (HubSpot voids the invoice, the
+            # balance leaves it). Only a record that is really gone comes as None.
+            record = client.get_record(self.account_id, record_type, object_id, includes=includes)
+        except NotFound:
+            if action == "delete":
+                return gone
+            raise
         self._attach_related(client, record_type, record)
         return self.enrich_record(record_type, record)
 

@@ -65,8 +65,12 @@ class HubSpot(Integration):
             "bill_vendor.update": "sync_one",
             "invoice.create": "sync_one",
             "invoice.update": "sync_one",
+            # A FreshBooks delete is soft (vis_state 1, still readable): the invoice is voided in HubSpot and
+            # a deleted payment stops counting towards the balance (sync.py, ledger.py).
+            "invoice.delete": "sync_one",
             "payment.create": "sync_one",
             "payment.update": "sync_one",
+            "payment.delete": "sync_one",
         }
     }
     jobs = {"daily": Job("daily_check", every=24 * 3600, label="Daily check: invoice support and overdue balances")}

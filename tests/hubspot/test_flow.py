@@ -112,3 +112,34 @@ def test_a_bill_vendor_becomes_a_company_and_the_event_page_links_each_record_in
     page = client.get(f"/audit/events/{delivery.event_id}/").content.decode()
     assert f"/sandbox/hubspot/records/contacts/{contact['id']}/" in page
     assert "/sandbox/hubspot/records/companies/" in page
+
+
+def test_an_invoice_deleted_in_freshbooks_is_voided_in_hubspot_and_leaves_the_balance(world):
+    from integrations.freshbooks.sandbox import records
+    from integrations.freshbooks.sandbox.state import KINDS, announce
+
+    client, hubspot = world
+    console(
+        "client",
+        organization="Initrode",
+        fname="Bill",
+        lname="Lumbergh",
+        email="bill@initrode.example",
+        currency_code="USD",
+    )
+    run()
+    fb_client = latest("client")
+    console(
+        "invoice", customerid=fb_client["id"], amount="300.00", currency_code="USD", due_date=books_today().isoformat()
+    )
+    run()
+    assert sandbox.record("contacts", "bill@initrode.example")["properties"]["freshbooks_outstanding"] == "300.00"
+
+    _, changes = records.delete(seed_demo().businesses[0], KINDS["invoice"], latest("invoice")["id"])
+    assert announce(changes) == 1  # FreshBooks sends invoice.delete
+    run()
+    [invoice] = sandbox.records("invoices")
+    assert invoice["properties"]["hs_invoice_status"] == "voided"
+    assert sandbox.record("contacts", "bill@initrode.example")["properties"]["freshbooks_outstanding"] == "0.00"
+    deleted = Delivery.objects.get(connection=hubspot, event_type="invoice.delete")
+    assert deleted.status == "succeeded"
