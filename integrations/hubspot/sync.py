@@ -213,6 +213,12 @@ class Writer:
     def _write(self, live: list[Item]) -> None:
         pairs = {("client", i.client_id) for i in live if i.client_id}
         pairs |= {(i.kind, i.source_id) for i in live}
+        # A payment is associated with its invoice, whether or not that invoice is in this batch.
+        pairs |= {
+            ("invoice", str(i.record.get("invoiceid")))
+            for i in live
+            if i.kind == "payment" and i.record.get("invoiceid")
+        }
         self._load_links(pairs)
         self._record_ledger(live)
         steps = (

@@ -84,3 +84,63 @@ def test_a_replayed_batch_item_is_not_written_twice(source, batch_sink, admin_a)
     dispatcher.tick()
     assert effect_count() == 4  # resend was asked for explicitly: new keys, new effects
     assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_each_batch_holds_one_record_type_so_calls_go_out_full(source, batch_sink):
+    """Invoices and payments due together: a batch of invoices and a batch of payments, never a mix (a
+    real target writes each type in its own call, so a mixed batch means two calls half as full)."""
+    for n, object_id in enumerate(["40", "41", "42", "43"]):
+        event_type = "payment.create" if n % 2 else "invoice.create"
+        record = {**INVOICE, "id": object_id, "invoice_number": f"004{n}"}
+        process_inbound(_stored(source, record=record, object_id=object_id, event_type=event_type).pk)
+    sent = []
+    real = dispatcher.async_task
+
+    def spy(func, *args, **kwargs):
+        if func == dispatcher.DELIVER_BATCH:
+            sent.append(sorted(Delivery.objects.filter(pk__in=args[0]).values_list("event_type", flat=True)))
+        return real(func, *args, **kwargs)
+
+    dispatcher.async_task = spy
+    try:
+        dispatcher.tick()
+    finally:
+        dispatcher.async_task = real
+    assert sorted(sent) == [["invoice.create", "invoice.create"], ["payment.create", "payment.create"]]
+    assert effect_count() == 4
+
+
+def test_a_short_last_batch_waits_for_the_rest_when_the_tick_read_only_part_of_a_backlog(
+    source, batch_sink, monkeypatch
+):
+    monkeypatch.setattr(dispatcher, "BATCH", 4)  # one tick reads 4 of the 5 due deliveries
+    fan_out(source, ["50", "51", "52", "53", "54"])
+    dispatcher.tick()
+    assert batch_calls() == [3]
+    dispatcher.tick()
+    assert batch_calls() == [3, 2]  # not [3, 1, 1]: the fourth waited for the fifth
+    assert effect_count() == 5
+
+
+def test_a_short_batch_behind_a_backlog_waits_at_most_the_linger(source, batch_sink, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    monkeypatch.setattr(dispatcher, "BATCH", 4)
+    fan_out(source, ["60", "61", "62", "63", "64"])
+    Delivery.objects.update(next_attempt_at=timezone.now() - dispatcher.BATCH_LINGER - timedelta(seconds=1))
+    dispatcher.tick()
+    assert batch_calls() == [3, 1]  # the fourth had waited long enough: it went short
+
+
+def test_two_dispatchers_reaching_one_batch_at_once_take_it_whole_or_not_at_all(source, batch_sink):
+    from django.utils import timezone
+
+    pks = [d.pk for d in fan_out(source, ["70", "71", "72"])]
+    now = timezone.now()
+    assert dispatcher._claim_batch(pks, now) == pks
+    assert dispatcher._claim_batch(pks, now) == []  # the second dispatcher finds it handed out
+    fresh = [d.pk for d in fan_out(source, ["73", "74"]) if d.pk not in pks]
+    Delivery.objects.filter(pk=fresh[0]).update(dispatched_at=now)  # one of them taken meanwhile
+    assert dispatcher._claim_batch(fresh, timezone.now()) == fresh[1:]

@@ -19,7 +19,7 @@ class TestBatch(Integration):
     listed = False
     batch_size = 3
     backfill_types = ("invoice",)
-    sync_handlers = {"freshbooks": {"invoice.create": "write", "invoice.update": "write"}}
+    sync_handlers = {"freshbooks": {"invoice.create": "write", "invoice.update": "write", "payment.create": "write"}}
 
     def client(self, audit=None):
         return SinkClient(self.connection, audit=audit)
