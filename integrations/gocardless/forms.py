@@ -73,3 +73,26 @@ class SettingsForm(forms.Form):
         if secret:
             remember_secrets({"webhook_secret": secret})
         return secret
+
+    def save(self, conn, *, actor=None) -> list[str]:
+        """Store what the form holds (the secret only when one was typed); the names of what changed."""
+        from mlconnector.connections import services
+        from mlconnector.webhooks import endpoints
+
+        changed = []
+        secret = self.cleaned_data.get("webhook_secret") or ""
+        if secret:
+            services.store_credentials(
+                conn,
+                {**conn.secrets(), "webhook_secret": secret},
+                expires_at=None,
+                actor=actor,
+                message="webhook endpoint secret saved",
+            )
+            changed.append("webhook_secret")
+        config = conn.config or {}
+        values = {k: self.cleaned_data[k] for k in ("fees_category", "alerts_channel")}
+        changed += [k for k, v in values.items() if config.get(k, "") != v]
+        services.update_config(conn, {**config, **values}, actor=actor, message="GoCardless settings saved")
+        endpoints.forget("gocardless", conn.endpoint_key)  # the receiver's cached view of this endpoint
+        return changed

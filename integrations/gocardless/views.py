@@ -196,28 +196,7 @@ def settings_page(request, pk: int):
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            secret = form.cleaned_data["webhook_secret"]
-            if secret:
-                services.store_credentials(
-                    conn,
-                    {**conn.secrets(), "webhook_secret": secret},
-                    expires_at=None,
-                    actor=request.user,
-                    message="webhook endpoint secret saved",
-                )
-            services.update_config(
-                conn,
-                {
-                    **(conn.config or {}),
-                    "fees_category": form.cleaned_data["fees_category"],
-                    "alerts_channel": form.cleaned_data["alerts_channel"],
-                },
-                actor=request.user,
-                message="GoCardless settings saved",
-            )
-            from mlconnector.webhooks import endpoints
-
-            endpoints.forget(PROVIDER, conn.endpoint_key)
+            secret = "webhook_secret" in form.save(conn, actor=request.user)
             messages.success(
                 request, "Saved." + (" Webhooks from GoCardless are now checked with the new secret." if secret else "")
             )

@@ -53,7 +53,13 @@ def a_rows(api_world, tenant_a, admin_a):
     backfill = Backfill.objects.create(
         tenant=tenant_a, source=a["books"], target=monday, record_types=["invoice"], next_attempt_at=timezone.now()
     )
+    from integrations.gocardless.models import MandateRequest
+
+    mandate = MandateRequest.objects.create(
+        tenant=tenant_a, connection=gocardless, invoice_id="1", reason="no active mandate in USD", currency="USD"
+    )
     return {
+        "mandate_request": mandate.pk,
         "connections": a["books"].pk,
         "events": a["event"].pk,
         "deliveries": a["delivery"].pk,
@@ -73,6 +79,7 @@ def _fill(path: str, rows: dict) -> str:
         path.replace("{id}", str(rows[resource]))
         .replace("{connection}", str(rows[resource]))
         .replace("{record_type}", "invoice")
+        .replace("{request_id}", str(rows["mandate_request"]))
     )
 
 
