@@ -4,7 +4,6 @@ invoices and how many wait, and "check invoice support now" (support.py, as the 
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -15,7 +14,6 @@ from integrations.hubspot import forms as schedules
 from integrations.hubspot import support
 from mlconnector.api.v1.base import ApiView
 from mlconnector.api.v1.errors import ApiError
-from mlconnector.connections.models import Connection
 
 
 class ScheduleSerializer(serializers.Serializer):
@@ -65,9 +63,7 @@ FIELDS = ("mode", "every_hours")
 
 class HubSpotView(ApiView):
     pagination_class = None
-
-    def connection(self, pk: int) -> Connection:
-        return get_object_or_404(Connection.objects.for_tenant(self.tenant).filter(provider="hubspot"), pk=pk)
+    provider = "hubspot"
 
 
 class ScheduleView(HubSpotView):

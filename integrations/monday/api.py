@@ -92,9 +92,7 @@ def _error_name(name: str) -> str:
 
 class MondayView(ApiView):
     pagination_class = None  # a handful of maps; boards are read whole from Monday
-
-    def connection(self, pk: int) -> Connection:
-        return get_object_or_404(Connection.objects.for_tenant(self.tenant).filter(provider="monday"), pk=pk)
+    provider = "monday"
 
     def client(self, conn: Connection):
         return conn.integration.client(AuditContext(tenant=conn.tenant, connection=conn, actor=self.request.user))

@@ -4,11 +4,9 @@ page shows about the org from what is stored (no call to Salesforce to read it).
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from integrations.salesforce import org as orgmod
@@ -139,9 +137,7 @@ def _org(conn: Connection) -> dict:
 
 class SalesforceView(ApiView):
     pagination_class = None
-
-    def connection(self, pk: int) -> Connection:
-        return get_object_or_404(Connection.objects.for_tenant(self.tenant).filter(provider="salesforce"), pk=pk)
+    provider = "salesforce"
 
 
 class SettingsView(SalesforceView):
@@ -169,13 +165,7 @@ class SettingsView(SalesforceView):
         return self._save(self.connection(connection), partial=True)
 
     def _save(self, conn: Connection, *, partial: bool) -> Response:
-        body = self.body()
-        problems = {k: [f"Not a setting; they are: {', '.join(FIELDS)}."] for k in sorted(set(body) - set(FIELDS))}
-        problems.update({k: ["A string."] for k in FIELDS if k in body and not isinstance(body[k], str)})
-        if not partial:
-            problems.update({k: ["This field is required."] for k in REQUIRED if k not in body})
-        if problems:
-            raise ValidationError(problems)
+        body = self.settings_body(FIELDS, required=() if partial else REQUIRED)
         if not partial:  # a replacement: what it leaves out takes its default name
             body = {**dict.fromkeys(set(FIELDS) - set(REQUIRED), ""), **body}
         form = SettingsForm(conn=conn)

@@ -191,12 +191,34 @@ class ApiMixin:
             message=f"{request.method} {request.path} by {actor_name(request)}",
         )
 
+    # --- an integration's connection ----------------------------------------------------------------
+    provider = ""  # on an integration's views: whose connections `connection()` finds
+
+    def connection(self, pk: int):
+        """This tenant's connection `pk` of the view's provider: any other (or another tenant's) is a 404."""
+        from django.shortcuts import get_object_or_404
+
+        from mlconnector.connections.models import Connection
+
+        return get_object_or_404(Connection.objects.for_tenant(self.tenant).filter(provider=self.provider), pk=pk)
+
     # --- bodies and forms -------------------------------------------------------------------------
     def body(self) -> dict:
         """The JSON body, which must be an object."""
         if not isinstance(self.request.data, dict):
             raise ValidationError({"non_field_errors": ["Send a JSON object."]})
         return self.request.data
+
+    def settings_body(self, allowed, *, required=()) -> dict:
+        """The body of a settings write: only `allowed` names, each a string, `required` ones present;
+        anything else is a 400 naming every field at fault, before a form sees it."""
+        body = self.body()
+        problems = {k: [f"Not a setting; they are: {', '.join(allowed)}."] for k in sorted(set(body) - set(allowed))}
+        problems.update({k: ["A string."] for k in allowed if k in body and not isinstance(body[k], str)})
+        problems.update({k: ["This field is required."] for k in required if k not in body})
+        if problems:
+            raise ValidationError(problems)
+        return body
 
     @staticmethod
     def valid(form):
